@@ -1,0 +1,43 @@
+import { Command, CommanderError } from "commander";
+import { WeftError } from "../shared/errors.js";
+import { CliExit, ExitCode, processIO, type CliIO } from "./io.js";
+import { registerGraph } from "./graph-command.js";
+import { registerValidate } from "./validate-command.js";
+
+/**
+ * Runs the `weft` CLI with `argv` (without node and script) and resolves to the exit code.
+ * Errors Weft raises on purpose print as one line; anything else prints as an internal error.
+ */
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = new Command("weft")
+    .description("Weft: a durable workflow engine for DAGs of tasks.")
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError("(weft --help lists the commands)");
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  registerValidate(program, io, setExit);
+  registerGraph(program, io, setExit);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; usage errors exit 2 (commander already printed the message).
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.invalid;
+    }
+    if (error instanceof CliExit) {
+      io.stderr(`${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof WeftError) {
+      io.stderr(`weft: ${error.message}\n`);
+      return ExitCode.invalid;
+    }
+    io.stderr(`weft: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (io.env.WEFT_DEBUG) io.stderr(`${error instanceof Error ? error.stack : ""}\n`);
+    return ExitCode.failed;
+  }
+  return exitCode;
+}
