@@ -1,0 +1,83 @@
+/**
+ * The small built-in actions: `noop`, `echo`, `sleep` and `fail`. They do no I/O, so they are
+ * what examples and tests use to shape a workflow, time it, and exercise retries.
+ */
+import { TaskFailure } from "../shared/errors.js";
+import { DURATION_FORMS, parseDuration } from "../shared/durations.js";
+import { abortReason, ActionArgumentError, type Action } from "./action.js";
+import { describe, optionalBoolean, optionalString } from "./arguments.js";
+
+/**
+ * `noop`: does nothing; its output is the whole `with` object (`{}` when empty), which makes
+ * it a convenient place to gather values from other tasks.
+ *
+ * @example
+ * // with: { total: "${{ tasks.sum.output }}" } -> output { total: 42 }
+ */
+export const noopAction: Action = async (args) => args;
+
+/**
+ * `echo`: output is `with.message`, any JSON value; absent becomes null (outputs are JSON).
+ *
+ * @example
+ * // with: { message: "hello" } -> output "hello"
+ */
+export const echoAction: Action = async (args) => args.message ?? null;
+
+/**
+ * `sleep`: waits `with.duration` (ms, or "250ms", "2s", ...) and resolves null. Rejects at once
+ * when the attempt is aborted, so a timeout or cancel never waits for the full delay.
+ *
+ * @example
+ * // with: { duration: "2s" } -> output null after two seconds
+ */
+export const sleepAction: Action = (args, ctx) => {
+  const ms = parseDuration(args.duration);
+  if (ms === undefined) {
+    return Promise.reject(
+      new ActionArgumentError(
+        "sleep",
+        "duration",
+        `must be ${DURATION_FORMS}, got ${describe(args.duration)}`,
+      ),
+    );
+  }
+  const { signal } = ctx;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(null);
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+};
+
+/**
+ * `fail`: throws `TaskFailure(with.message ?? "failed on purpose", { retryable: with.retryable ?? true })`.
+ * With `with.untilAttempt: N` it fails every attempt before N and succeeds from attempt N on,
+ * with output `{ attempt }`: the way to show a retry policy at work.
+ *
+ * @example
+ * // with: { untilAttempt: 3 }, retry: { attempts: 3 } -> fails twice, then output { attempt: 3 }
+ */
+export const failAction: Action = async (args, ctx) => {
+  const message = optionalString("fail", args, "message") ?? "failed on purpose";
+  const retryable = optionalBoolean("fail", args, "retryable") ?? true;
+  const untilAttempt = args.untilAttempt;
+  if (untilAttempt !== undefined && untilAttempt !== null) {
+    if (typeof untilAttempt !== "number" || !Number.isInteger(untilAttempt) || untilAttempt < 1) {
+      throw new ActionArgumentError(
+        "fail",
+        "untilAttempt",
+        `must be a whole number >= 1, got ${describe(untilAttempt)}`,
+      );
+    }
+    if (ctx.attempt >= untilAttempt) return { attempt: ctx.attempt };
+  }
+  throw new TaskFailure(message, { retryable });
+};

@@ -1,0 +1,458 @@
+/**
+ * The passive engine (the Mistral seed's lazy engine): `start` records an execution and
+ * answers its first ready runs; `complete`/`fail` record a result and answer the runs that
+ * became ready because of it. It keeps no state of its own beyond caches of immutable specs:
+ * every decision is applied by the Store in one transaction, so any number of engines in any
+ * number of processes may work on the same executions, and any of them may die at any time.
+ */
+import type { WorkflowSpec } from "../definition/spec.js";
+import { systemClock, type Clock } from "../shared/clock.js";
+import { ExecutionNotFoundError, type TaskError } from "../shared/errors.js";
+import { hashToken, newId, newToken } from "../shared/ids.js";
+import { planRuns } from "./plan.js";
+import { retryDelay } from "./retry.js";
+import {
+  EventType,
+  RunKind,
+  type ExecutionRecord,
+  type Store,
+  type StoreTx,
+  type TaskRunRecord,
+} from "./store.js";
+import {
+  compensate,
+  endExecution,
+  propagateEnd,
+  SpecCache,
+  timeoutError,
+  Transition,
+} from "./transitions.js";
+import { isTerminalExecution } from "./states.js";
+
+/** Identifies one attempt of one run: what a worker reports against. */
+export type RunRef = Pick<TaskRunRecord, "executionId" | "seq" | "attempt" | "traversal">;
+
+/** One result a worker reports. */
+export type Outcome =
+  | { run: RunRef; status: "succeeded"; output: unknown }
+  | { run: RunRef; status: "failed"; error: TaskError }
+  | { run: RunRef; status: "skipped" };
+
+/** What a transaction of the engine did. */
+export interface StepResult {
+  /** How many of the reported outcomes were applied; the others were stale or duplicates. */
+  applied: number;
+  /** Runs that became ready and were not claimed in the same transaction. */
+  ready: TaskRunRecord[];
+  /** Runs claimed in the same transaction for the caller (see `claim` option). */
+  claimed: TaskRunRecord[];
+  /** Executions that reached a terminal status. */
+  ended: string[];
+}
+
+export interface ClaimOptions {
+  owner: string;
+  limit: number;
+  /** Only this execution's runs. */
+  executionId?: string;
+}
+
+export interface EngineOptions {
+  /** Default 30 s: a worker that stops renewing its lease for this long loses its runs. */
+  leaseMs?: number;
+  clock?: Clock;
+  /** Called with every event after its transaction committed (logging, metrics, progress). */
+  onEvents?: (events: readonly import("./store.js").ExecutionEvent[]) => void;
+  random?: () => number;
+}
+
+/** The answer to a callback: what happened to the delegate behind a token. */
+export type CallbackResult =
+  | { status: "applied"; run: TaskRunRecord; step: StepResult }
+  | { status: "duplicate"; run: TaskRunRecord }
+  | { status: "conflict"; run: TaskRunRecord }
+  | { status: "not_found" };
+
+export class Engine {
+  readonly leaseMs: number;
+  private readonly clock: Clock;
+  private readonly specs = new SpecCache();
+  private readonly random: () => number;
+
+  constructor(
+    readonly store: Store,
+    private readonly options: EngineOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Records a new execution of `spec` and answers it with its first ready runs. */
+  async start(
+    spec: WorkflowSpec,
+    input: Record<string, unknown>,
+    options: { id?: string } = {},
+  ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
+    const now = this.clock.now();
+    const id = options.id ?? newId();
+    const traversal = newId();
+    const { layout } = this.specs.remember(id, spec);
+    const execution: ExecutionRecord = {
+      id,
+      workflow: spec.name,
+      version: spec.version ?? null,
+      spec,
+      input,
+      status: "running",
+      traversal,
+      output: null,
+      error: null,
+      failures: 0,
+      endStatus: null,
+      deadline: spec.timeout !== undefined ? now + spec.timeout : null,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+    };
+    const runs = planRuns(spec, layout, id, traversal, now);
+    return this.step(now, async (t) => {
+      await t.tx.insertExecution(execution);
+      await t.tx.insertRuns(runs);
+      t.event({
+        executionId: id,
+        type: EventType.executionCreated,
+        status: "running",
+        data: { workflow: spec.name, input },
+      });
+      for (const run of runs) {
+        if (run.status === "ready") {
+          t.ready.push(run);
+          t.runEvent(EventType.taskReady, run);
+        }
+      }
+      if (layout.order.length === 0) await endExecution(t, execution, "succeeded", null);
+    }).then((result) => ({ execution, ready: result.ready }));
+  }
+
+  /** Claims up to `limit` ready runs under a lease of `leaseMs`. */
+  async claim(options: ClaimOptions): Promise<TaskRunRecord[]> {
+    const now = this.clock.now();
+    const result = await this.step(now, async (t) => {
+      await this.claimInto(t, options);
+    });
+    return result.claimed;
+  }
+
+  /**
+   * Applies a batch of outcomes in one transaction. Each is a compare-and-set on the run's
+   * status, attempt and traversal: stale and duplicate reports change nothing. With `claim`,
+   * the same transaction also claims ready runs for the caller (a chain advances with about
+   * one commit per step).
+   */
+  async settle(outcomes: readonly Outcome[], claim?: ClaimOptions): Promise<StepResult> {
+    const now = this.clock.now();
+    return this.step(now, async (t) => {
+      for (const outcome of outcomes) {
+        if (await this.applyOutcome(t, outcome)) t.applied += 1;
+      }
+      if (claim) await this.claimInto(t, claim);
+    });
+  }
+
+  complete(run: RunRef, output: unknown, claim?: ClaimOptions): Promise<StepResult> {
+    return this.settle([{ run, status: "succeeded", output }], claim);
+  }
+
+  fail(run: RunRef, error: TaskError, claim?: ClaimOptions): Promise<StepResult> {
+    return this.settle([{ run, status: "failed", error }], claim);
+  }
+
+  /** A claimed run whose `when` was false. */
+  skip(run: RunRef): Promise<StepResult> {
+    return this.settle([{ run, status: "skipped" }]);
+  }
+
+  /**
+   * A claimed delegate run starts waiting for its callback. Answers the completion token
+   * (128 random bits; the store keeps only its hash), or null when the run was no longer ours.
+   */
+  async wait(run: RunRef): Promise<{ token: string; run: TaskRunRecord } | null> {
+    const now = this.clock.now();
+    const token = newToken();
+    let waiting: TaskRunRecord | null = null;
+    await this.step(now, async (t) => {
+      const current = await t.tx.getRun(run.executionId, run.seq);
+      waiting = await t.tx.updateRun(
+        {
+          executionId: run.executionId,
+          seq: run.seq,
+          status: ["running"],
+          attempt: run.attempt,
+          traversal: run.traversal,
+        },
+        {
+          status: "waiting",
+          tokenHash: hashToken(token),
+          deadline: current?.timeout != null ? now + current.timeout : null,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+        },
+      );
+      if (waiting) t.runEvent(EventType.taskWaiting, waiting);
+    });
+    return waiting ? { token, run: waiting } : null;
+  }
+
+  /** Finishes the delegate holding `token` with `output` (a third party's callback). */
+  completeByToken(token: string, output: unknown): Promise<CallbackResult> {
+    return this.callback(token, { status: "succeeded", output });
+  }
+
+  /** Fails the delegate holding `token`; the retry policy applies. */
+  failByToken(token: string, error: TaskError): Promise<CallbackResult> {
+    return this.callback(token, { status: "failed", error });
+  }
+
+  /** Operators with access to the store may address a waiting task by name instead of token. */
+  async settleWaiting(
+    executionId: string,
+    task: string,
+    outcome: { status: "succeeded"; output: unknown } | { status: "failed"; error: TaskError },
+  ): Promise<StepResult | null> {
+    const runs = await this.store.listRuns(executionId);
+    const run = runs.find((candidate) => candidate.task === task && candidate.kind === RunKind.task);
+    if (!run || run.status !== "waiting") return null;
+    const result = await this.settle([{ run, ...outcome }]);
+    return result.applied > 0 ? result : null;
+  }
+
+  private async callback(
+    token: string,
+    outcome: { status: "succeeded"; output: unknown } | { status: "failed"; error: TaskError },
+  ): Promise<CallbackResult> {
+    const hash = hashToken(token);
+    const run = await this.store.transaction(async (tx) => tx.findRunByToken(hash));
+    if (!run) return { status: "not_found" };
+    if (run.status !== "waiting") {
+      const same =
+        outcome.status === run.status &&
+        (outcome.status === "succeeded"
+          ? sameJson(outcome.output, run.output)
+          : sameJson(outcome.error.message, run.error?.message));
+      return same ? { status: "duplicate", run } : { status: "conflict", run };
+    }
+    const step = await this.settle([{ run, ...outcome }]);
+    if (step.applied === 0) return this.callback(token, outcome);
+    return { status: "applied", run, step };
+  }
+
+  /** Renews the leases of runs a worker still holds; answers the refs it lost. */
+  async heartbeat(runs: readonly RunRef[]): Promise<RunRef[]> {
+    const now = this.clock.now();
+    const lost: RunRef[] = [];
+    await this.store.transaction(async (tx) => {
+      for (const run of runs) {
+        const renewed = await tx.updateRun(
+          {
+            executionId: run.executionId,
+            seq: run.seq,
+            status: ["running"],
+            attempt: run.attempt,
+            traversal: run.traversal,
+          },
+          { leaseExpiresAt: now + this.leaseMs },
+        );
+        if (!renewed) lost.push(run);
+      }
+    });
+    return lost;
+  }
+
+  /**
+   * Cancels an execution: every open run is cancelled and its late results are discarded.
+   * With `undo`, the undos of succeeded tasks run first (the execution is `compensating`).
+   */
+  async cancel(executionId: string, options: { undo?: boolean } = {}): Promise<StepResult> {
+    const now = this.clock.now();
+    return this.step(now, async (t) => {
+      const execution = await t.tx.getExecution(executionId);
+      if (!execution) throw new ExecutionNotFoundError(executionId);
+      if (isTerminalExecution(execution.status)) return;
+      const error = { type: "Cancelled", message: "the execution was cancelled" };
+      if (execution.status === "compensating") {
+        // Cancelling while undos run stops the undos too.
+        await compensate(t, execution, "cancelled", error, false);
+        await endExecution(t, execution, "cancelled");
+        return;
+      }
+      await compensate(t, execution, "cancelled", error, options.undo ?? false);
+    });
+  }
+
+  /**
+   * The watchdog, safe to run in every process at once (each step is a compare-and-set): fails
+   * attempts whose lease expired (the worker died) or whose delegate deadline passed, and fails
+   * executions whose workflow timeout passed, running their undos.
+   */
+  async reap(now = this.clock.now(), limit = 500): Promise<StepResult & { reaped: number }> {
+    let reaped = 0;
+    const result = await this.step(now, async (t) => {
+      for (const run of await t.tx.findExpiredRuns(now, limit)) {
+        const lease = run.status === "running";
+        const error = lease
+          ? timeoutError(
+              `the lease of attempt ${run.attempt} expired: its worker stopped or died`,
+              "LeaseExpired",
+            )
+          : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
+        const guard = lease ? { leaseExpiresBefore: now } : { deadlineBefore: now };
+        if (await this.failRun(t, run, error, guard)) {
+          reaped += 1;
+          if (lease) t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
+        }
+      }
+      for (const execution of await t.tx.findOverdueExecutions(now, limit)) {
+        const { spec } = await this.specs.get(t.tx, execution.id);
+        await compensate(t, execution, "failed", {
+          type: "Timeout",
+          message: `the workflow timed out after ${spec.timeout ?? 0} ms`,
+        });
+      }
+    });
+    return { ...result, reaped };
+  }
+
+  async getExecution(id: string): Promise<ExecutionRecord> {
+    const execution = await this.store.getExecution(id);
+    if (!execution) throw new ExecutionNotFoundError(id);
+    return execution;
+  }
+
+  private async claimInto(t: Transition, options: ClaimOptions): Promise<void> {
+    const claimed = await t.tx.claimRuns({
+      now: t.now,
+      owner: options.owner,
+      leaseExpiresAt: t.now + this.leaseMs,
+      limit: options.limit,
+      executionId: options.executionId,
+    });
+    for (const run of claimed) {
+      t.claimed.push(run);
+      t.runEvent(EventType.taskStarted, run, { worker: options.owner });
+    }
+  }
+
+  private async applyOutcome(t: Transition, outcome: Outcome): Promise<boolean> {
+    const { run } = outcome;
+    const guard = {
+      executionId: run.executionId,
+      seq: run.seq,
+      status: ["running", "waiting"] as const,
+      attempt: run.attempt,
+      traversal: run.traversal,
+    };
+    if (outcome.status === "failed") {
+      const current = await t.tx.getRun(run.executionId, run.seq);
+      return current
+        ? this.failRun(t, { ...current, attempt: run.attempt, traversal: run.traversal }, outcome.error, {})
+        : false;
+    }
+    const ended = await t.tx.updateRun(guard, {
+      status: outcome.status,
+      output: outcome.status === "succeeded" ? outcome.output : null,
+      finishedAt: t.now,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    });
+    if (!ended) return false;
+    if (ended.kind === RunKind.end) {
+      const execution = await t.tx.getExecution(ended.executionId);
+      if (execution) await endExecution(t, execution, "succeeded", ended.output);
+      return true;
+    }
+    await propagateEnd(t, ended);
+    return true;
+  }
+
+  /** Fails one attempt: retrying while attempts remain and the error is retryable, else failed. */
+  private async failRun(
+    t: Transition,
+    run: TaskRunRecord,
+    error: TaskError,
+    reapGuard: { leaseExpiresBefore?: number; deadlineBefore?: number },
+  ): Promise<boolean> {
+    const guard = {
+      executionId: run.executionId,
+      seq: run.seq,
+      status: ["running", "waiting"] as const,
+      attempt: run.attempt,
+      traversal: run.traversal,
+      ...reapGuard,
+    };
+    if (error.retryable && run.attempt < run.maxAttempts && run.kind !== RunKind.end) {
+      const { spec } = await this.specs.get(t.tx, run.executionId);
+      const policy = spec.tasks[run.task]?.retry;
+      const delay = policy ? retryDelay(policy, run.attempt, this.random) : 0;
+      const retrying = await t.tx.updateRun(guard, {
+        status: "retrying",
+        error,
+        runAfter: t.now + delay,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        tokenHash: null,
+        deadline: null,
+      });
+      if (retrying)
+        t.runEvent(EventType.taskRetrying, retrying, { error, data: { runAfter: t.now + delay } });
+      return retrying !== null;
+    }
+    const failed = await t.tx.updateRun(guard, {
+      status: "failed",
+      error,
+      finishedAt: t.now,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    });
+    if (!failed) return false;
+    if (failed.kind === RunKind.end) {
+      const execution = await t.tx.getExecution(failed.executionId);
+      if (execution) {
+        const failure = {
+          type: error.type,
+          message: `the workflow output could not be computed: ${error.message}`,
+        };
+        await t.tx.recordFailure(execution.id, failure);
+        await compensate(t, execution, "failed", failure);
+      }
+      return true;
+    }
+    await propagateEnd(t, failed);
+    return true;
+  }
+
+  /** Runs `fn` in one transaction and publishes its events once it committed. */
+  private async step(now: number, fn: (t: Transition) => Promise<void>): Promise<StepResult> {
+    const result = await this.store.transaction(async (tx: StoreTx) => {
+      const t = Object.assign(new Transition(tx, now, this.specs), {
+        applied: 0,
+        claimed: [] as TaskRunRecord[],
+      });
+      await fn(t);
+      if (t.events.length > 0) await tx.appendEvents(t.events);
+      return t;
+    });
+    if (result.events.length > 0) this.options.onEvents?.(result.events);
+    const claimedKeys = new Set(result.claimed.map((run) => `${run.executionId}/${run.seq}`));
+    return {
+      applied: result.applied,
+      ready: result.ready.filter((run) => !claimedKeys.has(`${run.executionId}/${run.seq}`)),
+      claimed: result.claimed,
+      ended: [...result.ended],
+    };
+  }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}

@@ -1,0 +1,177 @@
+import type { WorkflowSpec } from "../definition/spec.js";
+import { Graph } from "../graph/index.js";
+import { RunKind, type TaskRunRecord } from "./store.js";
+
+/** The task graph of a spec: an edge from each predecessor to the task that depends on it. */
+export function taskGraph(spec: WorkflowSpec): Graph<string> {
+  const graph = new Graph<string>();
+  for (const name of Object.keys(spec.tasks)) graph.addNode(name);
+  for (const [name, task] of Object.entries(spec.tasks)) {
+    for (const dependency of task.dependsOn) graph.addEdge(dependency, name);
+  }
+  return graph;
+}
+
+/** Seq of each task (its index in topological order) and of the execution's end. */
+export interface RunLayout {
+  order: string[];
+  seqOf: Map<string, number>;
+  endSeq: number;
+  /** Seq of the undo of the task at seq `i`. */
+  undoSeq(taskSeq: number): number;
+  undoEndSeq: number;
+}
+
+export function runLayout(spec: WorkflowSpec): RunLayout {
+  const order = taskGraph(spec).topologicalOrder();
+  const n = order.length;
+  return {
+    order,
+    seqOf: new Map(order.map((name, seq) => [name, seq])),
+    endSeq: n,
+    undoSeq: (taskSeq) => n + 1 + taskSeq,
+    undoEndSeq: 2 * n + 1,
+  };
+}
+
+function blankRun(
+  executionId: string,
+  traversal: string,
+  now: number,
+): Omit<TaskRunRecord, "seq" | "task" | "kind" | "pending" | "rule" | "successors" | "status"> {
+  return {
+    executionId,
+    traversal,
+    attempt: 0,
+    maxAttempts: 1,
+    failedPredecessors: 0,
+    skippedPredecessors: 0,
+    allowFailure: false,
+    timeout: null,
+    runAfter: now,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    deadline: null,
+    tokenHash: null,
+    output: null,
+    error: null,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
+/**
+ * The runs of a new execution: one per task, each with its sync point set to its number of
+ * predecessors, plus the end sync point waiting for every leaf. Roots start ready.
+ */
+export function planRuns(
+  spec: WorkflowSpec,
+  layout: RunLayout,
+  executionId: string,
+  traversal: string,
+  now: number,
+): TaskRunRecord[] {
+  const successors = new Map<string, number[]>(layout.order.map((name) => [name, []]));
+  for (const name of layout.order) {
+    for (const dependency of spec.tasks[name]!.dependsOn)
+      successors.get(dependency)!.push(layout.seqOf.get(name)!);
+  }
+  let leaves = 0;
+  const runs: TaskRunRecord[] = layout.order.map((name, seq) => {
+    const task = spec.tasks[name]!;
+    const next = successors.get(name)!;
+    if (next.length === 0) {
+      leaves += 1;
+      next.push(layout.endSeq);
+    }
+    return {
+      ...blankRun(executionId, traversal, now),
+      seq,
+      task: name,
+      kind: RunKind.task,
+      status: task.dependsOn.length === 0 ? "ready" : "blocked",
+      pending: task.dependsOn.length,
+      rule: task.trigger,
+      successors: next,
+      maxAttempts: task.retry.attempts,
+      allowFailure: task.allowFailure,
+      timeout: task.timeout ?? null,
+    };
+  });
+  runs.push({
+    ...blankRun(executionId, traversal, now),
+    seq: layout.endSeq,
+    task: "$end",
+    kind: RunKind.end,
+    status: "blocked",
+    pending: leaves,
+    rule: "end",
+    successors: [],
+  });
+  return runs;
+}
+
+/**
+ * The undo runs of an execution that must compensate: the task graph reversed, so that a
+ * task's undo starts only after the undos of all its successors ended (the Heat seed's cleanup
+ * order). Every task gets an undo run so the sync points stay uniform; those with nothing to
+ * undo (the task did not succeed, or has no `undo`) are skipped as soon as their successors'
+ * undos ended. Runs that are decided at once are created decided.
+ */
+export function planUndoRuns(
+  spec: WorkflowSpec,
+  layout: RunLayout,
+  taskStatus: (seq: number) => string,
+  executionId: string,
+  traversal: string,
+  now: number,
+): TaskRunRecord[] {
+  const n = layout.order.length;
+  const endedAtOnce = new Array<boolean>(n).fill(false);
+  const dependents = new Map<string, number[]>(layout.order.map((name) => [name, []]));
+  for (const name of layout.order) {
+    for (const dependency of spec.tasks[name]!.dependsOn)
+      dependents.get(dependency)!.push(layout.seqOf.get(name)!);
+  }
+  const runs: TaskRunRecord[] = [];
+  let rootsPending = 0;
+  // Reverse topological order: a task's dependents are planned before it.
+  for (let seq = n - 1; seq >= 0; seq--) {
+    const name = layout.order[seq]!;
+    const task = spec.tasks[name]!;
+    const needed = taskStatus(seq) === "succeeded" && task.undo !== undefined;
+    const pending = dependents.get(name)!.filter((dependent) => !endedAtOnce[dependent]).length;
+    const successors = task.dependsOn.map((dependency) => layout.undoSeq(layout.seqOf.get(dependency)!));
+    if (successors.length === 0) successors.push(layout.undoEndSeq);
+    let status: TaskRunRecord["status"] = "blocked";
+    if (pending === 0) {
+      status = needed ? "ready" : "skipped";
+      endedAtOnce[seq] = !needed;
+    }
+    if (task.dependsOn.length === 0 && !endedAtOnce[seq]) rootsPending += 1;
+    runs.push({
+      ...blankRun(executionId, traversal, now),
+      seq: layout.undoSeq(seq),
+      task: name,
+      kind: RunKind.undo,
+      status,
+      pending,
+      rule: needed ? "all_done" : "undo_skip",
+      successors,
+      maxAttempts: task.retry.attempts,
+      timeout: task.timeout ?? null,
+      finishedAt: status === "skipped" ? now : null,
+    });
+  }
+  runs.push({
+    ...blankRun(executionId, traversal, now),
+    seq: layout.undoEndSeq,
+    task: "$undo_end",
+    kind: RunKind.undoEnd,
+    status: "blocked",
+    pending: rootsPending,
+    rule: "end",
+    successors: [],
+  });
+  return runs;
+}

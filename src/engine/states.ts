@@ -1,0 +1,89 @@
+/**
+ * The state machines of executions and task runs, as data (after TaskFlow's states.py).
+ * The engine checks every transition against these tables; `docs/states.md` is generated
+ * from them (`npm run docs:states`) and a test fails when it is stale.
+ */
+
+export const ExecutionStatus = {
+  pending: "pending",
+  running: "running",
+  /** A task failed, or the execution was cancelled with undo: the undos of succeeded tasks run. */
+  compensating: "compensating",
+  succeeded: "succeeded",
+  failed: "failed",
+  cancelled: "cancelled",
+} as const;
+export type ExecutionStatus = (typeof ExecutionStatus)[keyof typeof ExecutionStatus];
+
+export const TaskStatus = {
+  blocked: "blocked",
+  ready: "ready",
+  running: "running",
+  /** A delegate task waiting for its callback. */
+  waiting: "waiting",
+  /** Ready again once `runAfter` has passed. */
+  retrying: "retrying",
+  succeeded: "succeeded",
+  failed: "failed",
+  skipped: "skipped",
+  cancelled: "cancelled",
+} as const;
+export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
+
+type Transition<S> = readonly [from: S, to: S, why: string];
+
+/** Every allowed execution transition, with the reason it happens. */
+export const EXECUTION_TRANSITIONS: readonly Transition<ExecutionStatus>[] = [
+  ["pending", "running", "its first task runs are created"],
+  ["running", "succeeded", "every task ended succeeded, skipped, or failed with allowFailure"],
+  ["running", "failed", "a task failed and no succeeded task has an undo"],
+  ["running", "compensating", "a task failed, the workflow timed out, or a cancel asked for undo"],
+  ["running", "cancelled", "cancelled without undo"],
+  ["compensating", "failed", "every undo ended after a failure or a timeout"],
+  ["compensating", "cancelled", "every undo ended after a cancel"],
+  ["pending", "cancelled", "cancelled before it started"],
+];
+
+/** Every allowed task-run transition, with the reason it happens. */
+export const TASK_TRANSITIONS: readonly Transition<TaskStatus>[] = [
+  ["blocked", "ready", "its last predecessor ended and its trigger holds"],
+  ["blocked", "skipped", "its last predecessor ended and its trigger does not hold"],
+  ["blocked", "succeeded", "an internal sync point (the end of the execution or of its undos) resolved"],
+  ["ready", "running", "a worker claimed it under a lease"],
+  ["retrying", "running", "a worker claimed it after runAfter"],
+  ["running", "succeeded", "its body returned"],
+  ["running", "skipped", "its `when` condition was false"],
+  ["running", "retrying", "its attempt failed or its lease expired, and attempts remain"],
+  ["running", "failed", "its attempt failed and no attempt remains, or the error is not retryable"],
+  ["running", "waiting", "a delegate task handed out its completion token"],
+  ["waiting", "succeeded", "its callback completed it"],
+  ["waiting", "retrying", "its callback failed it or its deadline passed, and attempts remain"],
+  ["waiting", "failed", "its callback failed it or its deadline passed, and no attempt remains"],
+  ["blocked", "cancelled", "its execution was cancelled or timed out"],
+  ["ready", "cancelled", "its execution was cancelled or timed out"],
+  ["retrying", "cancelled", "its execution was cancelled or timed out"],
+  ["running", "cancelled", "its execution was cancelled or timed out"],
+  ["waiting", "cancelled", "its execution was cancelled or timed out"],
+];
+
+const TERMINAL_TASK = new Set<TaskStatus>(["succeeded", "failed", "skipped", "cancelled"]);
+const TERMINAL_EXECUTION = new Set<ExecutionStatus>(["succeeded", "failed", "cancelled"]);
+
+export function isTerminalTask(status: TaskStatus): boolean {
+  return TERMINAL_TASK.has(status);
+}
+
+export function isTerminalExecution(status: ExecutionStatus): boolean {
+  return TERMINAL_EXECUTION.has(status);
+}
+
+const allowedTask = new Set(TASK_TRANSITIONS.map(([from, to]) => `${from}>${to}`));
+const allowedExecution = new Set(EXECUTION_TRANSITIONS.map(([from, to]) => `${from}>${to}`));
+
+export function canTransitionTask(from: TaskStatus, to: TaskStatus): boolean {
+  return allowedTask.has(`${from}>${to}`);
+}
+
+export function canTransitionExecution(from: ExecutionStatus, to: ExecutionStatus): boolean {
+  return allowedExecution.has(`${from}>${to}`);
+}

@@ -1,0 +1,265 @@
+/**
+ * The Store port: the only way the engine touches state. Adapters (memory, sqlite, postgres)
+ * implement it in `src/stores/<name>/`; all of them pass `test/conformance/store.suite.ts`.
+ *
+ * The port speaks in workflow terms and stays dumb: the engine computes every transition and
+ * asks the store to apply it inside one transaction. Reads that guard a transition are
+ * compare-and-set conditions evaluated by the store, so two processes racing for one row
+ * cannot both win (the Heat seed's sync points: atomic row updates, never a mutex).
+ */
+import type { TaskError } from "../shared/errors.js";
+import type { WorkflowSpec } from "../definition/spec.js";
+import type { ExecutionStatus, TaskStatus } from "./states.js";
+
+/** A value or a promise of it: memory and SQLite answer synchronously, PostgreSQL does not. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** What makes a run: a task of the workflow, an undo, or one of the two internal sync points. */
+export const RunKind = {
+  task: "task",
+  /** The undo (compensation) of a task; runs in reverse dependency order. */
+  undo: "undo",
+  /** The end of the execution: resolves when every leaf task ended. Evaluates `output`. */
+  end: "end",
+  /** The end of the undos: resolves when every undo ended. */
+  undoEnd: "undo_end",
+} as const;
+export type RunKind = (typeof RunKind)[keyof typeof RunKind];
+
+/**
+ * How a run is decided when its last predecessor ends. The three user triggers, plus the rules
+ * of internal runs: `undo_skip` (an undo that has nothing to undo: skipped once its successors'
+ * undos ended) and `end` (an internal sync point).
+ */
+export type SyncRule = "all_success" | "all_done" | "any_failed" | "undo_skip" | "end";
+
+/** Why an execution is ending while its undos run. */
+export type EndStatus = "failed" | "cancelled";
+
+export interface ExecutionError {
+  type: string;
+  message: string;
+  /** The task whose failure failed the execution, when one did. */
+  task?: string;
+}
+
+export interface ExecutionRecord {
+  id: string;
+  workflow: string;
+  version: number | null;
+  spec: WorkflowSpec;
+  input: Record<string, unknown>;
+  status: ExecutionStatus;
+  /** Work reported under any other traversal is discarded (updates start a new one). */
+  traversal: string;
+  output: unknown;
+  error: ExecutionError | null;
+  /** Tasks that failed without allowFailure. */
+  failures: number;
+  /** While compensating: the status the execution takes when its undos ended. */
+  endStatus: EndStatus | null;
+  /** Epoch ms after which `reap` fails the whole execution (the workflow's `timeout`). */
+  deadline: number | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+}
+
+/** One task (or undo, or sync point) of one execution in one traversal. */
+export interface TaskRunRecord {
+  executionId: string;
+  /** Position in the execution: tasks are 0..n-1 in topological order, then end, then undos. */
+  seq: number;
+  task: string;
+  kind: RunKind;
+  status: TaskStatus;
+  traversal: string;
+  /** Attempts started so far; 0 before the first claim. */
+  attempt: number;
+  maxAttempts: number;
+  /** The sync point: predecessors not yet ended. */
+  pending: number;
+  /** Predecessors that ended failed (without allowFailure). */
+  failedPredecessors: number;
+  /** Predecessors that ended skipped or cancelled. */
+  skippedPredecessors: number;
+  rule: SyncRule;
+  allowFailure: boolean;
+  /** Seqs of the runs whose sync points this run's end decrements. */
+  successors: number[];
+  /** Per-attempt timeout in ms, or the delegate's wait. */
+  timeout: number | null;
+  /** Epoch ms before which a ready or retrying run is not claimed. */
+  runAfter: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** A waiting delegate's deadline. */
+  deadline: number | null;
+  /** SHA-256 of the waiting delegate's completion token; the token itself is never stored. */
+  tokenHash: string | null;
+  output: unknown;
+  error: TaskError | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** The identity of a run plus what a compare-and-set on it must still find. */
+export interface RunGuard {
+  executionId: string;
+  seq: number;
+  /** Statuses the run must be in; anything else means a stale or duplicate report. */
+  status: readonly TaskStatus[];
+  attempt?: number;
+  traversal: string;
+  /** Reaping: the lease must have expired before this time (a renewal in between wins). */
+  leaseExpiresBefore?: number;
+  /** Reaping a delegate: its deadline must have passed before this time. */
+  deadlineBefore?: number;
+}
+
+/** Fields a transition sets on a run. */
+export type RunPatch = Partial<
+  Pick<
+    TaskRunRecord,
+    | "status"
+    | "attempt"
+    | "runAfter"
+    | "leaseOwner"
+    | "leaseExpiresAt"
+    | "deadline"
+    | "tokenHash"
+    | "output"
+    | "error"
+    | "startedAt"
+    | "finishedAt"
+  >
+>;
+
+export type ExecutionPatch = Partial<
+  Pick<
+    ExecutionRecord,
+    "status" | "output" | "error" | "failures" | "endStatus" | "updatedAt" | "finishedAt" | "traversal"
+  >
+>;
+
+/** What a sync-point decrement changes on one successor. */
+export interface SyncPointDelta {
+  executionId: string;
+  seq: number;
+  traversal: string;
+  failed: number;
+  skipped: number;
+}
+
+export const EventType = {
+  executionCreated: "execution:created",
+  executionSucceeded: "execution:succeeded",
+  executionFailed: "execution:failed",
+  executionCancelled: "execution:cancelled",
+  executionCompensating: "execution:compensating",
+  taskReady: "task:ready",
+  taskSkipped: "task:skipped",
+  taskStarted: "task:started",
+  taskSucceeded: "task:succeeded",
+  taskFailed: "task:failed",
+  taskRetrying: "task:retrying",
+  taskWaiting: "task:waiting",
+  taskCancelled: "task:cancelled",
+  leaseExpired: "lease:expired",
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** One entry of an execution's history. */
+export interface ExecutionEvent {
+  /** Assigned by the store, increasing within an execution. */
+  id?: number;
+  executionId: string;
+  at: number;
+  type: EventType;
+  task?: string;
+  kind?: RunKind;
+  attempt?: number;
+  worker?: string;
+  status?: string;
+  error?: TaskError | ExecutionError;
+  data?: unknown;
+}
+
+export interface ClaimRequest {
+  now: number;
+  owner: string;
+  leaseExpiresAt: number;
+  limit: number;
+  /** Only this execution's runs (the sync runner and `weft resume`). */
+  executionId?: string;
+}
+
+export interface ExecutionFilter {
+  status?: ExecutionStatus;
+  workflow?: string;
+  limit?: number;
+  /** Only executions created strictly before this one in the newest-first order (pagination). */
+  before?: { createdAt: number; id: string };
+}
+
+/**
+ * Operations inside one transaction. Every method may answer synchronously or with a promise;
+ * the engine awaits them all. Compare-and-set methods answer null or false when the guard
+ * did not hold, and change nothing then.
+ */
+export interface StoreTx {
+  insertExecution(execution: ExecutionRecord): Awaitable<void>;
+  getExecution(id: string): Awaitable<ExecutionRecord | undefined>;
+  /** Compare-and-set on the execution's status (and traversal when given). */
+  updateExecution(
+    id: string,
+    guard: { status: readonly ExecutionStatus[]; traversal?: string },
+    patch: ExecutionPatch,
+  ): Awaitable<boolean>;
+  insertRuns(runs: readonly TaskRunRecord[]): Awaitable<void>;
+  getRun(executionId: string, seq: number): Awaitable<TaskRunRecord | undefined>;
+  listRuns(executionId: string): Awaitable<TaskRunRecord[]>;
+  /** Compare-and-set on one run; answers the updated run, or null when the guard did not hold. */
+  updateRun(guard: RunGuard, patch: RunPatch): Awaitable<TaskRunRecord | null>;
+  /**
+   * Decrements each successor's sync point and adds to its outcome counters, atomically per row.
+   * Answers the successors whose `pending` reached zero by exactly this call (and only those),
+   * still `blocked`, for the engine to decide.
+   */
+  decrementSyncPoints(deltas: readonly SyncPointDelta[]): Awaitable<TaskRunRecord[]>;
+  /** Moves up to `limit` ready or retrying runs whose runAfter has passed to running, under a lease. */
+  claimRuns(request: ClaimRequest): Awaitable<TaskRunRecord[]>;
+  /**
+   * Counts a task failure against the execution (atomically: `failures + 1`) and keeps the
+   * first failure as the execution's error.
+   */
+  recordFailure(executionId: string, error: ExecutionError): Awaitable<void>;
+  /** The delegate run holding this token hash, whatever its status now, if any. */
+  findRunByToken(tokenHash: string): Awaitable<TaskRunRecord | undefined>;
+  /** Running runs whose lease expired, and waiting runs whose deadline passed, before `now`. */
+  findExpiredRuns(now: number, limit: number): Awaitable<TaskRunRecord[]>;
+  /** Running executions whose deadline passed before `now`. */
+  findOverdueExecutions(now: number, limit: number): Awaitable<ExecutionRecord[]>;
+  appendEvents(events: readonly ExecutionEvent[]): Awaitable<void>;
+}
+
+/** What differs between adapters, as data (never `instanceof`). */
+export interface StoreCapabilities {
+  /** Other processes may write to the same store (SQLite file, PostgreSQL). */
+  sharedAcrossProcesses: boolean;
+  /** The store can wake waiters when runs become ready (PostgreSQL LISTEN/NOTIFY). */
+  notifications: boolean;
+}
+
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+  /** Runs `fn` in one atomic transaction; a thrown error rolls everything back. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  getExecution(id: string): Promise<ExecutionRecord | undefined>;
+  listExecutions(filter?: ExecutionFilter): Promise<ExecutionRecord[]>;
+  listRuns(executionId: string): Promise<TaskRunRecord[]>;
+  listEvents(executionId: string, afterId?: number): Promise<ExecutionEvent[]>;
+  /** The earliest runAfter among ready or retrying runs (of one execution when given), for a runner's timer. */
+  nextRunAfter(executionId?: string): Promise<number | null>;
+  close(): Promise<void>;
+}
