@@ -9,6 +9,7 @@ import type { WorkflowSpec } from "../definition/spec.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import { ExecutionNotFoundError, type TaskError } from "../shared/errors.js";
 import { hashToken, newId, newToken } from "../shared/ids.js";
+import { resolveInputs } from "./inputs.js";
 import { planRuns } from "./plan.js";
 import { retryDelay } from "./retry.js";
 import {
@@ -95,6 +96,7 @@ export class Engine {
     options: { id?: string } = {},
   ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
     const now = this.clock.now();
+    const resolvedInput = resolveInputs(spec, input);
     const id = options.id ?? newId();
     const traversal = newId();
     const { layout } = this.specs.remember(id, spec);
@@ -103,7 +105,7 @@ export class Engine {
       workflow: spec.name,
       version: spec.version ?? null,
       spec,
-      input,
+      input: resolvedInput,
       status: "running",
       traversal,
       output: null,
@@ -123,7 +125,7 @@ export class Engine {
         executionId: id,
         type: EventType.executionCreated,
         status: "running",
-        data: { workflow: spec.name, input },
+        data: { workflow: spec.name, input: resolvedInput },
       });
       for (const run of runs) {
         if (run.status === "ready") {

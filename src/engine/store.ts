@@ -258,6 +258,8 @@ export interface Store {
   getExecution(id: string): Promise<ExecutionRecord | undefined>;
   listExecutions(filter?: ExecutionFilter): Promise<ExecutionRecord[]>;
   listRuns(executionId: string): Promise<TaskRunRecord[]>;
+  /** Some runs of one execution, by seq (a worker reading its task's predecessors' results). */
+  getRuns(executionId: string, seqs: readonly number[]): Promise<TaskRunRecord[]>;
   listEvents(executionId: string, afterId?: number): Promise<ExecutionEvent[]>;
   /** The earliest runAfter among ready or retrying runs (of one execution when given), for a runner's timer. */
   nextRunAfter(executionId?: string): Promise<number | null>;

@@ -79,6 +79,13 @@ export class MemoryStore implements Store {
     return this.runsOf(executionId).map((run) => structuredClone(run));
   }
 
+  async getRuns(executionId: string, seqs: readonly number[]): Promise<TaskRunRecord[]> {
+    return seqs.flatMap((seq) => {
+      const run = this.runs.get(runKey(executionId, seq));
+      return run ? [structuredClone(run)] : [];
+    });
+  }
+
   async listEvents(executionId: string, afterId = 0): Promise<ExecutionEvent[]> {
     return (this.events.get(executionId) ?? [])
       .filter((e) => (e.id ?? 0) > afterId)

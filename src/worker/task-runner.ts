@@ -1,0 +1,153 @@
+/**
+ * Runs one claimed run to an outcome: builds the expression scope from its predecessors'
+ * results, evaluates `when` and `with`, calls the action under the attempt's timeout, and turns
+ * whatever happens into an `Outcome` for the engine. Nothing here throws past its caller: a
+ * task's failure is a stored value.
+ */
+import type { TaskContext, WorkflowSpec } from "../definition/spec.js";
+import { evaluateCondition, evaluateTemplate, type ExpressionScope } from "../definition/expressions.js";
+import type { Engine, Outcome } from "../engine/engine.js";
+import { RunKind, type TaskRunRecord } from "../engine/store.js";
+import { getAction } from "../actions/registry.js";
+import type { ActionContext } from "../actions/action.js";
+import { TaskFailure, toTaskError, type TaskError } from "../shared/errors.js";
+import type { Logger } from "../shared/logger.js";
+import { formatDuration } from "../shared/durations.js";
+
+/** A builder task's body. */
+export type TaskFunction = (deps: Record<string, unknown>, ctx: TaskContext) => unknown;
+
+/** What a worker knows of the workflow behind an execution. */
+export interface LoadedWorkflow {
+  spec: WorkflowSpec;
+  input: Record<string, unknown>;
+  /** Bodies of builder tasks (action "function"), by task name. */
+  functions?: ReadonlyMap<string, TaskFunction>;
+  /** Where relative paths of `js` modules and `shell` cwd resolve. */
+  baseDir: string;
+}
+
+/** The results a run's expressions may read: its predecessors' (or, for the end, every task's). */
+export type ResultsReader = (
+  run: TaskRunRecord,
+  names: readonly string[],
+) => Promise<Map<string, TaskRunRecord>>;
+
+export interface TaskRunnerDeps {
+  engine: Engine;
+  logger: Logger;
+  readResults: ResultsReader;
+}
+
+/** Raised into an attempt's signal when its timeout passes. */
+export class AttemptTimeoutError extends TaskFailure {
+  constructor(ms: number) {
+    super(`the attempt timed out after ${formatDuration(ms)}`, { retryable: true, type: "TimeoutError" });
+  }
+}
+
+function scopeOf(
+  run: TaskRunRecord,
+  workflow: LoadedWorkflow,
+  results: Map<string, TaskRunRecord>,
+  callback?: unknown,
+): ExpressionScope {
+  const tasks: Record<string, { output: unknown; status: string }> = {};
+  for (const [name, result] of results) tasks[name] = { output: result.output, status: result.status };
+  return {
+    inputs: workflow.input,
+    tasks,
+    execution: { id: run.executionId, workflow: workflow.spec.name },
+    item: undefined,
+    callback,
+  } as ExpressionScope;
+}
+
+/**
+ * Runs one attempt of `run` and answers its outcome, or null when the run is no longer this
+ * worker's to report (a delegate now waiting for its callback).
+ */
+export async function runAttempt(
+  deps: TaskRunnerDeps,
+  run: TaskRunRecord,
+  workflow: LoadedWorkflow,
+  signal: AbortSignal,
+): Promise<Outcome | null> {
+  const { spec } = workflow;
+  try {
+    if (run.kind === RunKind.end) {
+      const results = await deps.readResults(run, Object.keys(spec.tasks));
+      const output = await evaluateTemplate(spec.output, scopeOf(run, workflow, results));
+      return { run, status: "succeeded", output: output ?? null };
+    }
+    const task = spec.tasks[run.task];
+    if (!task) throw new TaskFailure(`the workflow has no task "${run.task}"`, { retryable: false });
+    const isUndo = run.kind === RunKind.undo;
+    const results = await deps.readResults(run, isUndo ? [run.task, ...task.dependsOn] : task.dependsOn);
+    const scope = scopeOf(run, workflow, results);
+    if (!isUndo && task.when !== undefined && !(await evaluateCondition(task.when, scope))) {
+      return { run, status: "skipped" };
+    }
+    const action = isUndo ? task.undo!.action : task.action;
+    const args = (await evaluateTemplate(isUndo ? task.undo!.with : task.with, scope)) as Record<
+      string,
+      unknown
+    >;
+    if (action === "delegate" && !isUndo) {
+      await deps.engine.wait(run);
+      return null;
+    }
+    const ctx: ActionContext = {
+      executionId: run.executionId,
+      task: run.task,
+      attempt: run.attempt,
+      idempotencyKey: `${run.executionId}:${isUndo ? "undo:" : ""}${run.task}`,
+      signal,
+      logger: deps.logger,
+      inputs: workflow.input,
+      baseDir: workflow.baseDir,
+    };
+    const body = action === "function" ? functionBody(workflow, run, results) : getAction(action);
+    if (!body)
+      throw new TaskFailure(`unknown action "${action}"`, { retryable: false, type: "UnknownAction" });
+    const output = await withTimeout(body(args ?? {}, ctx), signal);
+    return { run, status: "succeeded", output: output === undefined ? null : output };
+  } catch (thrown) {
+    return { run, status: "failed", error: toTaskError(thrown) };
+  }
+}
+
+function functionBody(workflow: LoadedWorkflow, run: TaskRunRecord, results: Map<string, TaskRunRecord>) {
+  const fn = workflow.functions?.get(run.task);
+  if (!fn) return undefined;
+  const depsOutputs: Record<string, unknown> = {};
+  for (const name of workflow.spec.tasks[run.task]!.dependsOn) depsOutputs[name] = results.get(name)?.output;
+  return async (_args: Record<string, unknown>, ctx: TaskContext) => fn(depsOutputs, ctx);
+}
+
+/**
+ * Settles with the body's result, or rejects as soon as the signal aborts: a body that ignores
+ * its signal is abandoned (its late result is discarded by the engine's compare-and-set).
+ */
+function withTimeout<T>(body: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    body.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** The stored error of an attempt its worker gave up on (shutdown, lost lease). */
+export function abandonedError(message: string): TaskError {
+  return { type: "Abandoned", message, retryable: true };
+}

@@ -1,0 +1,279 @@
+/**
+ * A worker: claims ready runs under a lease, runs up to `concurrency` at once, renews its leases
+ * by heartbeat, reports outcomes in batches (one transaction settles every outcome that finished
+ * meanwhile and claims the next runs), and reaps expired leases of dead workers. It keeps no
+ * state that matters: killed at any moment, its leases expire and another worker carries on.
+ */
+import type { ClaimOptions, Engine, Outcome, RunRef, StepResult } from "../engine/engine.js";
+import { runLayout, type RunLayout } from "../engine/plan.js";
+import type { Store, TaskRunRecord } from "../engine/store.js";
+import type { Logger } from "../shared/logger.js";
+import { AttemptTimeoutError, abandonedError, runAttempt, type LoadedWorkflow } from "./task-runner.js";
+
+export interface WorkerOptions {
+  engine: Engine;
+  store: Store;
+  /** This worker's name in leases and history. */
+  owner: string;
+  /** Runs at once. Default 8. */
+  concurrency?: number;
+  /** Only this execution's runs (the sync runner). */
+  executionId?: string;
+  /** The workflow behind an execution: its spec, input, builder functions and base directory. */
+  loadWorkflow: (executionId: string) => Promise<LoadedWorkflow>;
+  logger: Logger;
+  /** How often an idle worker looks for work written by other processes. Default 250 ms. */
+  pollMs?: number;
+  /** How often the worker reaps expired leases and deadlines. Default 1000 ms. */
+  reapEveryMs?: number;
+  /** Called after every transaction that ended executions. */
+  onEnded?: (executionIds: readonly string[]) => void;
+}
+
+interface InFlight {
+  run: TaskRunRecord;
+  controller: AbortController;
+  timer?: NodeJS.Timeout;
+  /** The lease was lost: the outcome must not be reported. */
+  lost: boolean;
+}
+
+function key(run: RunRef): string {
+  return `${run.executionId}/${run.seq}`;
+}
+
+export class Worker {
+  private readonly concurrency: number;
+  private readonly inflight = new Map<string, InFlight>();
+  private outcomes: Outcome[] = [];
+  private readonly workflows = new Map<string, Promise<LoadedWorkflow & { layout: RunLayout }>>();
+  /** Results of runs that ended in this process, so successors need not read them back. */
+  private readonly results = new Map<string, TaskRunRecord>();
+  private wakeUp: (() => void) | null = null;
+  private stopping = false;
+  private loop: Promise<void> | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private lastReap = 0;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.concurrency = options.concurrency ?? 8;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    const beat = Math.max(50, Math.floor(this.options.engine.leaseMs / 3));
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), beat);
+    this.heartbeatTimer.unref();
+    this.loop = this.drive().catch((error: unknown) => {
+      this.options.logger.error(
+        `worker ${this.options.owner} stopped: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      throw error;
+    });
+  }
+
+  /** Something may be claimable (a run was started or completed elsewhere in this process). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming, waits up to `graceMs` for running attempts, then abandons the rest (they retry elsewhere). */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    const deadline = Date.now() + graceMs;
+    while (this.inflight.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+    for (const flight of this.inflight.values()) {
+      this.outcomes.push({
+        run: flight.run,
+        status: "failed",
+        error: abandonedError(`worker ${this.options.owner} shut down`),
+      });
+      flight.lost = true;
+      flight.controller.abort(new Error("the worker shut down"));
+    }
+    this.wake();
+    await this.loop?.catch(() => undefined);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+  }
+
+  private async drive(): Promise<void> {
+    let claimable = true;
+    while (!this.stopping || this.outcomes.length > 0 || (this.inflight.size > 0 && !this.stopping)) {
+      const outcomes = this.outcomes;
+      this.outcomes = [];
+      const free = this.stopping ? 0 : this.concurrency - this.inflight.size;
+      const claim: ClaimOptions | undefined =
+        free > 0
+          ? { owner: this.options.owner, limit: free, executionId: this.options.executionId }
+          : undefined;
+      if (outcomes.length > 0 || (claim && claimable)) {
+        const step: StepResult =
+          outcomes.length > 0
+            ? await this.options.engine.settle(outcomes, claim)
+            : { applied: 0, ready: [], claimed: await this.options.engine.claim(claim!), ended: [] };
+        this.remember(outcomes);
+        for (const run of step.claimed) this.dispatch(run);
+        if (step.ended.length > 0) this.ended(step.ended);
+        // A claim that got fewer runs than it asked for emptied the queue for now.
+        claimable = claim
+          ? step.claimed.length >= claim.limit || step.ready.length > 0
+          : claimable || outcomes.length > 0;
+        if (outcomes.length > 0 && !claim) claimable = true;
+        continue;
+      }
+      if (this.stopping && this.inflight.size === 0) break;
+      await this.idle();
+      claimable = true;
+    }
+  }
+
+  private async idle(): Promise<void> {
+    const now = Date.now();
+    const reapEvery = this.options.reapEveryMs ?? 1000;
+    if (now - this.lastReap >= reapEvery) {
+      this.lastReap = now;
+      const reaped = await this.options.engine.reap();
+      if (reaped.ended.length > 0) this.ended(reaped.ended);
+      if (reaped.reaped > 0 || reaped.ready.length > 0) return;
+    }
+    const next = await this.options.store.nextRunAfter(this.options.executionId);
+    let delay = Math.min(this.options.pollMs ?? 250, reapEvery);
+    if (next !== null) delay = Math.max(0, Math.min(delay, next - Date.now()));
+    if (delay === 0 || this.outcomes.length > 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = null;
+        resolve();
+      }, delay);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        resolve();
+      };
+    });
+  }
+
+  private ended(executionIds: readonly string[]): void {
+    for (const id of executionIds) {
+      this.workflows.delete(id);
+      for (const k of this.results.keys()) if (k.startsWith(`${id}/`)) this.results.delete(k);
+    }
+    this.options.onEnded?.(executionIds);
+  }
+
+  private remember(outcomes: readonly Outcome[]): void {
+    for (const outcome of outcomes) {
+      const flightRun = outcome.run as TaskRunRecord;
+      if (outcome.status === "succeeded")
+        this.results.set(`${flightRun.executionId}/${flightRun.task}`, {
+          ...flightRun,
+          status: "succeeded",
+          output: outcome.output,
+        });
+      else if (outcome.status === "skipped")
+        this.results.set(`${flightRun.executionId}/${flightRun.task}`, {
+          ...flightRun,
+          status: "skipped",
+          output: null,
+        });
+    }
+  }
+
+  private dispatch(run: TaskRunRecord): void {
+    const flight: InFlight = { run, controller: new AbortController(), lost: false };
+    this.inflight.set(key(run), flight);
+    if (run.timeout !== null && run.timeout > 0) {
+      const timeout = run.timeout;
+      flight.timer = setTimeout(() => flight.controller.abort(new AttemptTimeoutError(timeout)), timeout);
+    }
+    void this.execute(flight);
+  }
+
+  private async execute(flight: InFlight): Promise<void> {
+    const { run } = flight;
+    let outcome: Outcome | null;
+    try {
+      const workflow = await this.workflow(run.executionId);
+      outcome = await runAttempt(
+        {
+          engine: this.options.engine,
+          logger: this.options.logger,
+          readResults: (r, names) => this.readResults(r, names, workflow.layout),
+        },
+        run,
+        workflow,
+        flight.controller.signal,
+      );
+    } catch (error) {
+      outcome = {
+        run,
+        status: "failed",
+        error: {
+          type: "WorkerError",
+          message: error instanceof Error ? error.message : String(error),
+          retryable: true,
+        },
+      };
+    }
+    if (flight.timer) clearTimeout(flight.timer);
+    this.inflight.delete(key(run));
+    if (outcome && !flight.lost) this.outcomes.push(outcome);
+    this.wake();
+  }
+
+  private workflow(executionId: string): Promise<LoadedWorkflow & { layout: RunLayout }> {
+    let loaded = this.workflows.get(executionId);
+    if (!loaded) {
+      loaded = this.options
+        .loadWorkflow(executionId)
+        .then((workflow) => ({ ...workflow, layout: runLayout(workflow.spec) }));
+      loaded.catch(() => this.workflows.delete(executionId));
+      this.workflows.set(executionId, loaded);
+    }
+    return loaded;
+  }
+
+  private async readResults(
+    run: TaskRunRecord,
+    names: readonly string[],
+    layout: RunLayout,
+  ): Promise<Map<string, TaskRunRecord>> {
+    const found = new Map<string, TaskRunRecord>();
+    const missing: number[] = [];
+    for (const name of names) {
+      const cached = this.results.get(`${run.executionId}/${name}`);
+      if (cached) found.set(name, cached);
+      else {
+        const seq = layout.seqOf.get(name);
+        if (seq !== undefined) missing.push(seq);
+      }
+    }
+    if (missing.length > 0) {
+      const runs = await this.options.store.getRuns(run.executionId, missing);
+      for (const result of runs) found.set(result.task, result);
+    }
+    return found;
+  }
+
+  private async heartbeat(): Promise<void> {
+    const held = [...this.inflight.values()].filter((flight) => !flight.lost);
+    if (held.length === 0) return;
+    try {
+      const lost = await this.options.engine.heartbeat(held.map((flight) => flight.run));
+      for (const ref of lost) {
+        const flight = this.inflight.get(key(ref));
+        if (!flight) continue;
+        flight.lost = true;
+        flight.controller.abort(
+          new Error("the lease was lost: the run was reclaimed or its execution ended"),
+        );
+      }
+    } catch (error) {
+      this.options.logger.warn(`heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
