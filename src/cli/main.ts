@@ -1,7 +1,9 @@
 import { Command, CommanderError } from "commander";
 import { WeftError } from "../shared/errors.js";
 import { CliExit, ExitCode, processIO, type CliIO } from "./io.js";
+import { registerExecutionCommands } from "./execution-commands.js";
 import { registerGraph } from "./graph-command.js";
+import { registerRun } from "./run-command.js";
 import { registerValidate } from "./validate-command.js";
 
 /**
@@ -18,8 +20,10 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   const setExit = (code: number) => {
     exitCode = code;
   };
+  registerRun(program, io, setExit);
   registerValidate(program, io, setExit);
   registerGraph(program, io, setExit);
+  registerExecutionCommands(program, io, setExit);
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {

@@ -93,7 +93,7 @@ export class Engine {
   async start(
     spec: WorkflowSpec,
     input: Record<string, unknown>,
-    options: { id?: string } = {},
+    options: { id?: string; baseDir?: string } = {},
   ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
     const now = this.clock.now();
     const resolvedInput = resolveInputs(spec, input);
@@ -113,6 +113,7 @@ export class Engine {
       failures: 0,
       endStatus: null,
       deadline: spec.timeout !== undefined ? now + spec.timeout : null,
+      baseDir: options.baseDir ?? null,
       createdAt: now,
       updatedAt: now,
       finishedAt: null,
@@ -323,6 +324,30 @@ export class Engine {
       }
     });
     return { ...result, reaped };
+  }
+
+  /**
+   * Fails, as if their lease had expired, the running attempts of an execution whose owners
+   * `isGone` says are dead (`weft resume` on the host where the process died need not wait for
+   * the leases to run out). Answers how many were reclaimed.
+   */
+  async abandon(executionId: string, isGone: (owner: string) => boolean): Promise<number> {
+    const now = this.clock.now();
+    let count = 0;
+    await this.step(now, async (t) => {
+      for (const run of await t.tx.listRuns(executionId)) {
+        if (run.status !== "running" || !run.leaseOwner || !isGone(run.leaseOwner)) continue;
+        const error = timeoutError(
+          `attempt ${run.attempt} was interrupted: its process (${run.leaseOwner}) died`,
+          "LeaseExpired",
+        );
+        if (await this.failRun(t, run, error, {})) {
+          count += 1;
+          t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner });
+        }
+      }
+    });
+    return count;
   }
 
   async getExecution(id: string): Promise<ExecutionRecord> {

@@ -60,6 +60,8 @@ export interface ExecutionRecord {
   endStatus: EndStatus | null;
   /** Epoch ms after which `reap` fails the whole execution (the workflow's `timeout`). */
   deadline: number | null;
+  /** Where the workflow's relative paths (`js` modules, `shell` cwd) resolve: its file's directory. */
+  baseDir: string | null;
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;

@@ -1,0 +1,234 @@
+/** `weft list`, `status`, `cancel`, `resume`, `complete`, `fail`: commands on stored executions. */
+import type { Command } from "commander";
+import { Engine } from "../engine/engine.js";
+import type { ExecutionStatus } from "../engine/states.js";
+import type { Store } from "../engine/store.js";
+import { createRuntime } from "../runtime/runtime.js";
+import { openStore } from "../runtime/open-store.js";
+import { InvalidInputError } from "../shared/errors.js";
+import { CliExit, ExitCode, type CliIO } from "./io.js";
+import { executionReport, formatReport } from "./report.js";
+import { storeUrl, withStoreOption } from "./store-option.js";
+import { parseConcurrency } from "./run-command.js";
+
+const STATUSES: readonly ExecutionStatus[] = [
+  "pending",
+  "running",
+  "compensating",
+  "succeeded",
+  "failed",
+  "cancelled",
+];
+
+async function withStore<T>(
+  options: { store?: string },
+  io: CliIO,
+  fn: (store: Store) => Promise<T>,
+): Promise<T> {
+  const store = await openStore(storeUrl(options, io), io.cwd);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function parseJsonOption(name: string, text: string | undefined): unknown {
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInputError(
+      `${name} is not valid JSON: ${error instanceof Error ? error.message : String(error)}.`,
+    );
+  }
+}
+
+export function registerExecutionCommands(
+  program: Command,
+  io: CliIO,
+  setExit: (code: number) => void,
+): void {
+  withStoreOption(
+    program
+      .command("list")
+      .description("list executions, newest first")
+      .option("--status <status>", `only this status (${STATUSES.join(", ")})`)
+      .option("--workflow <name>", "only this workflow")
+      .option("--limit <n>", "at most n executions (default 50)")
+      .option("--json", "print a JSON array"),
+  ).action(
+    async (options: {
+      status?: string;
+      workflow?: string;
+      limit?: string;
+      json?: boolean;
+      store?: string;
+    }) => {
+      if (options.status !== undefined && !STATUSES.includes(options.status as ExecutionStatus)) {
+        throw new InvalidInputError(
+          `--status must be one of ${STATUSES.join(", ")}, got "${options.status}".`,
+        );
+      }
+      const limit = options.limit === undefined ? 50 : parseConcurrency(options.limit);
+      await withStore(options, io, async (store) => {
+        const executions = await store.listExecutions({
+          status: options.status as ExecutionStatus | undefined,
+          workflow: options.workflow,
+          limit,
+        });
+        const rows = executions.map((e) => ({
+          id: e.id,
+          workflow: e.workflow,
+          status: e.status,
+          createdAt: new Date(e.createdAt).toISOString(),
+        }));
+        if (options.json) io.stdout(`${JSON.stringify(rows)}\n`);
+        else
+          for (const row of rows)
+            io.stdout(`${row.id}  ${row.status.padEnd(12)} ${row.workflow.padEnd(20)} ${row.createdAt}\n`);
+      });
+    },
+  );
+
+  withStoreOption(
+    program
+      .command("status")
+      .description("show an execution and its tasks")
+      .argument("<id>")
+      .option("--json", "print one JSON object"),
+  ).action(async (id: string, options: { json?: boolean; store?: string }) => {
+    await withStore(options, io, async (store) => {
+      const execution = await new Engine(store).getExecution(id);
+      const report = executionReport(execution, await store.listRuns(id));
+      io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+    });
+  });
+
+  withStoreOption(
+    program
+      .command("cancel")
+      .description("cancel an execution")
+      .argument("<id>")
+      .option("--undo", "run the undos of succeeded tasks first"),
+  ).action(async (id: string, options: { undo?: boolean; store?: string }) => {
+    await withStore(options, io, async (store) => {
+      const engine = new Engine(store);
+      await engine.cancel(id, { undo: options.undo ?? false });
+      const execution = await engine.getExecution(id);
+      io.stderr(`execution ${id}: ${execution.status}\n`);
+    });
+  });
+
+  withStoreOption(
+    program
+      .command("resume")
+      .description("finish an execution whose process died: reclaim its runs and run the rest here")
+      .argument("<id>")
+      .option("--concurrency <n>", "task runs at once (default 8)")
+      .option("--json", "print one JSON object with the result"),
+  ).action(async (id: string, options: { store?: string; concurrency?: string; json?: boolean }) => {
+    const runtime = await createRuntime({
+      store: storeUrl(options, io),
+      concurrency: parseConcurrency(options.concurrency),
+    });
+    try {
+      const stored = await runtime.engine.getExecution(id);
+      const abandoned = await runtime.reclaimFromDeadProcesses(id);
+      if (abandoned > 0) io.stderr(`reclaimed ${abandoned} run(s) of a dead process\n`);
+      io.stderr(`execution ${id} resumed\n`);
+      const execution = await runtime.resume(id, { baseDir: stored.baseDir ?? io.cwd });
+      const report = executionReport(execution, await runtime.store.listRuns(id));
+      io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+      setExit(execution.status === "succeeded" ? ExitCode.ok : ExitCode.failed);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  const target = (command: Command) =>
+    withStoreOption(
+      command
+        .argument("[token]", "the delegate's completion token")
+        .option("--execution <id>", "with --task: address a waiting task by name instead of token")
+        .option("--task <name>", "the waiting task's name"),
+    );
+
+  async function settle(
+    token: string | undefined,
+    options: { execution?: string; task?: string; store?: string },
+    outcome:
+      | { status: "succeeded"; output: unknown }
+      | { status: "failed"; error: { type: string; message: string; retryable: boolean } },
+  ) {
+    await withStore(options, io, async (store) => {
+      const engine = new Engine(store);
+      if (token) {
+        const result =
+          outcome.status === "succeeded"
+            ? await engine.completeByToken(token, outcome.output)
+            : await engine.failByToken(token, outcome.error);
+        if (result.status === "not_found")
+          throw new CliExit(
+            ExitCode.invalid,
+            "weft: no waiting task holds that token (unknown, expired, or superseded by a retry).",
+          );
+        if (result.status === "conflict")
+          throw new CliExit(
+            ExitCode.invalid,
+            `weft: task "${result.run.task}" already ended ${result.run.status}; this token finishes nothing more.`,
+          );
+        io.stderr(
+          `task "${result.run.task}" of execution ${result.run.executionId}: ${outcome.status === "succeeded" ? "completed" : "failed"}\n`,
+        );
+        return;
+      }
+      if (!options.execution || !options.task)
+        throw new InvalidInputError("Give a token, or both --execution ID and --task NAME.");
+      const result = await engine.settleWaiting(options.execution, options.task, outcome);
+      if (!result)
+        throw new CliExit(
+          ExitCode.invalid,
+          `weft: task "${options.task}" of execution ${options.execution} is not waiting for a callback.`,
+        );
+      io.stderr(
+        `task "${options.task}" of execution ${options.execution}: ${outcome.status === "succeeded" ? "completed" : "failed"}\n`,
+      );
+    });
+  }
+
+  target(
+    program
+      .command("complete")
+      .description("complete a waiting delegate task")
+      .option("--output <json>", "the task's output (JSON)"),
+  ).action(
+    async (
+      token: string | undefined,
+      options: { execution?: string; task?: string; output?: string; store?: string },
+    ) => {
+      await settle(token, options, {
+        status: "succeeded",
+        output: parseJsonOption("--output", options.output),
+      });
+    },
+  );
+
+  target(
+    program
+      .command("fail")
+      .description("fail a waiting delegate task")
+      .requiredOption("--error <message>", "why it failed")
+      .option("--retryable", "let the retry policy try again"),
+  ).action(
+    async (
+      token: string | undefined,
+      options: { execution?: string; task?: string; error: string; retryable?: boolean; store?: string },
+    ) => {
+      await settle(token, options, {
+        status: "failed",
+        error: { type: "DelegateFailed", message: options.error, retryable: options.retryable ?? false },
+      });
+    },
+  );
+}

@@ -1,0 +1,79 @@
+import type { ExecutionRecord, TaskRunRecord } from "../engine/store.js";
+import { RunKind } from "../engine/store.js";
+
+/** The object `weft run --json` and `weft status --json` print (and the HTTP API answers). */
+export interface ExecutionReport {
+  id: string;
+  workflow: string;
+  status: string;
+  output: unknown;
+  error?: { type: string; message: string; task?: string };
+  createdAt: string;
+  finishedAt?: string;
+  tasks: Record<
+    string,
+    {
+      status: string;
+      attempts: number;
+      output?: unknown;
+      error?: unknown;
+      undo?: { status: string; attempts: number; error?: unknown };
+    }
+  >;
+}
+
+export function executionReport(execution: ExecutionRecord, runs: readonly TaskRunRecord[]): ExecutionReport {
+  const tasks: ExecutionReport["tasks"] = {};
+  for (const run of runs) {
+    if (run.kind !== RunKind.task) continue;
+    tasks[run.task] = {
+      status: run.status,
+      attempts: run.attempt,
+      ...(run.status === "succeeded" ? { output: run.output } : {}),
+      ...(run.error && run.status !== "succeeded" ? { error: run.error } : {}),
+    };
+  }
+  for (const run of runs) {
+    const entry = tasks[run.task];
+    if (run.kind !== RunKind.undo || !entry || run.status === "skipped") continue;
+    entry.undo = { status: run.status, attempts: run.attempt, ...(run.error ? { error: run.error } : {}) };
+  }
+  return {
+    id: execution.id,
+    workflow: execution.workflow,
+    status: execution.status,
+    output: execution.output ?? null,
+    ...(execution.error ? { error: execution.error } : {}),
+    createdAt: new Date(execution.createdAt).toISOString(),
+    ...(execution.finishedAt ? { finishedAt: new Date(execution.finishedAt).toISOString() } : {}),
+    tasks,
+  };
+}
+
+const MARK: Record<string, string> = {
+  succeeded: "ok  ",
+  failed: "FAIL",
+  skipped: "skip",
+  cancelled: "cncl",
+  waiting: "wait",
+  running: "run ",
+  ready: "rdy ",
+  retrying: "rtry",
+  blocked: "blkd",
+};
+
+/** A few lines for people: one per task, then the outcome. */
+export function formatReport(report: ExecutionReport): string {
+  const lines = [`execution ${report.id} (${report.workflow}): ${report.status}`];
+  for (const [name, task] of Object.entries(report.tasks)) {
+    const attempts = task.attempts > 1 ? ` (${task.attempts} attempts)` : "";
+    const error =
+      task.error && typeof task.error === "object" && "message" in task.error
+        ? `: ${String(task.error.message)}`
+        : "";
+    lines.push(`  ${MARK[task.status] ?? task.status} ${name}${attempts}${error}`);
+    if (task.undo) lines.push(`       undo ${name}: ${task.undo.status}`);
+  }
+  if (report.error) lines.push(`error: ${report.error.message}`);
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,28 @@
+import type { Store } from "../engine/store.js";
+import { InvalidInputError } from "../shared/errors.js";
+import { MemoryStore } from "../stores/memory/memory-store.js";
+
+/** The embedded default: a SQLite file in the working directory, so `weft run` needs no server. */
+export const DEFAULT_STORE_URL = "sqlite:.weft/weft.db";
+
+/**
+ * Opens the store a URL names: `memory:`, `sqlite:PATH[?synchronous=full]`. Relative SQLite
+ * paths resolve against `cwd`.
+ *
+ * @example
+ * const store = await openStore("sqlite:.weft/weft.db");
+ */
+export async function openStore(url: string, cwd = process.cwd()): Promise<Store> {
+  if (url === "memory:" || url === "memory") return new MemoryStore();
+  if (url.startsWith("sqlite:")) {
+    // Loaded on demand: the native driver is only needed by those who use it.
+    const { SqliteStore, parseSqliteUrl } = await import("../stores/sqlite/sqlite-store.js");
+    const { path, synchronous } = parseSqliteUrl(url);
+    const resolved =
+      path === ":memory:" ? path : new URL(path, `file://${cwd.endsWith("/") ? cwd : `${cwd}/`}`).pathname;
+    return SqliteStore.open(resolved, { synchronous });
+  }
+  throw new InvalidInputError(
+    `Unknown store URL "${url}": use memory:, or sqlite:PATH (for example ${DEFAULT_STORE_URL}).`,
+  );
+}

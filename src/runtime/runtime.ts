@@ -1,0 +1,178 @@
+/**
+ * The sync runner on top of the passive engine (the Mistral seed's "sync engine built on the
+ * lazy one"): `run` starts an execution and works on it in this process until it ends. Runs the
+ * engine answers as ready are dispatched at once; the store is only polled while nothing here
+ * can move (retries waiting for their time, delegates waiting for a callback from elsewhere).
+ */
+import { hostname } from "node:os";
+import { dirname } from "node:path";
+import type { WorkflowSpec } from "../definition/spec.js";
+import { Engine, type EngineOptions } from "../engine/engine.js";
+import type { ExecutionEvent, ExecutionRecord, Store } from "../engine/store.js";
+import { isTerminalExecution } from "../engine/states.js";
+import { ExecutionNotFoundError } from "../shared/errors.js";
+import { newId } from "../shared/ids.js";
+import { silentLogger, type Logger } from "../shared/logger.js";
+import type { TaskFunction } from "../worker/task-runner.js";
+import { Worker } from "../worker/worker.js";
+import { openStore } from "./open-store.js";
+
+/** A builder workflow (anything with a `spec` and optional `functions`) or a plain spec. */
+export type Runnable =
+  WorkflowSpec | { readonly spec: WorkflowSpec; readonly functions?: ReadonlyMap<string, TaskFunction> };
+
+export interface RuntimeOptions {
+  /** A Store, or a URL: `memory:` (default), `sqlite:PATH`. */
+  store?: Store | string;
+  /** Task runs at once. Default 8. */
+  concurrency?: number;
+  logger?: Logger;
+  /** Where relative `js` modules and `shell` cwd resolve. Default: the working directory. */
+  baseDir?: string;
+  /** Default 30 s. */
+  leaseMs?: number;
+  /** Every event, after its transaction committed. */
+  onEvents?: EngineOptions["onEvents"];
+  /** How often a waiting runner looks at the store for other processes' writes. Default 250 ms. */
+  pollMs?: number;
+}
+
+export interface RunOptions {
+  /** Resolves as soon as the execution exists (before it runs): `weft run` prints its id. */
+  onStarted?: (execution: ExecutionRecord) => void;
+  baseDir?: string;
+  id?: string;
+}
+
+export interface Runtime {
+  readonly engine: Engine;
+  readonly store: Store;
+  /** Starts an execution and runs it in this process; resolves to the ended execution. */
+  run(workflow: Runnable, input?: Record<string, unknown>, options?: RunOptions): Promise<ExecutionRecord>;
+  /** Finishes an execution whose process died: reclaims its expired leases and runs the rest. */
+  resume(
+    executionId: string,
+    options?: { baseDir?: string; functions?: ReadonlyMap<string, TaskFunction> },
+  ): Promise<ExecutionRecord>;
+  /** Reclaims at once the runs that a dead process on this host held (no need to wait for their leases). */
+  reclaimFromDeadProcesses(executionId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+function unpack(workflow: Runnable): { spec: WorkflowSpec; functions?: ReadonlyMap<string, TaskFunction> } {
+  return "spec" in workflow ? { spec: workflow.spec, functions: workflow.functions } : { spec: workflow };
+}
+
+/**
+ * Builds a runtime: a store, an engine and in-process workers.
+ *
+ * @example
+ * const runtime = await createRuntime({ store: "sqlite:.weft/weft.db" });
+ * const execution = await runtime.run(flow, { count: 3 });
+ */
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  const store =
+    typeof options.store === "string" || options.store === undefined
+      ? await openStore(options.store ?? "memory:")
+      : options.store;
+  const ownsStore = typeof options.store !== "object";
+  const engine = new Engine(store, { leaseMs: options.leaseMs, onEvents: options.onEvents });
+  const logger = options.logger ?? silentLogger;
+  const owner = ownerName("runner");
+
+  async function drive(
+    executionId: string,
+    functions: ReadonlyMap<string, TaskFunction> | undefined,
+    baseDir: string,
+  ): Promise<ExecutionRecord> {
+    let resolveEnded!: () => void;
+    const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
+    const worker = new Worker({
+      engine,
+      store,
+      owner,
+      concurrency: options.concurrency,
+      executionId,
+      logger,
+      pollMs: options.pollMs,
+      loadWorkflow: async (id) => {
+        const execution = await store.getExecution(id);
+        if (!execution) throw new ExecutionNotFoundError(id);
+        return { spec: execution.spec, input: execution.input, functions, baseDir };
+      },
+      onEnded: (ids) => {
+        if (ids.includes(executionId)) resolveEnded();
+      },
+    });
+    worker.start();
+    // Other processes may end it too (`weft cancel`, a callback): look now and then.
+    const watch = setInterval(
+      () => {
+        void store.getExecution(executionId).then((execution) => {
+          if (execution && isTerminalExecution(execution.status)) resolveEnded();
+        });
+      },
+      Math.max(options.pollMs ?? 250, 100),
+    );
+    try {
+      const current = await store.getExecution(executionId);
+      if (current && isTerminalExecution(current.status)) resolveEnded();
+      await ended;
+    } finally {
+      clearInterval(watch);
+      await worker.stop(0);
+    }
+    const execution = await store.getExecution(executionId);
+    if (!execution) throw new ExecutionNotFoundError(executionId);
+    return execution;
+  }
+
+  return {
+    engine,
+    store,
+    async run(workflow, input = {}, runOptions = {}) {
+      const { spec, functions } = unpack(workflow);
+      const baseDir = runOptions.baseDir ?? options.baseDir ?? process.cwd();
+      const { execution } = await engine.start(spec, input, { id: runOptions.id, baseDir });
+      runOptions.onStarted?.(execution);
+      return drive(execution.id, functions, baseDir);
+    },
+    async resume(executionId, resumeOptions = {}) {
+      const execution = await engine.getExecution(executionId);
+      const baseDir = resumeOptions.baseDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
+      return drive(executionId, resumeOptions.functions, baseDir);
+    },
+    reclaimFromDeadProcesses(executionId) {
+      return engine.abandon(executionId, isDeadLocalOwner);
+    },
+    async close() {
+      if (ownsStore) await store.close();
+    },
+  };
+}
+
+/** A lease owner's name: `kind@host:pid:random`, so that a process on the same host can tell it died. */
+export function ownerName(kind: string): string {
+  return `${kind}@${hostname()}:${process.pid}:${newId().slice(0, 8)}`;
+}
+
+/** True when `owner` names a process of this host that no longer exists. */
+export function isDeadLocalOwner(owner: string): boolean {
+  const match = /^[^@]+@(.+):(\d+):[^:]+$/.exec(owner);
+  if (!match || match[1] !== hostname()) return false;
+  const pid = Number(match[2]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** The directory of a workflow file, where its relative paths resolve. */
+export function baseDirOf(file: string): string {
+  return dirname(file);
+}
+
+export type { ExecutionEvent };
