@@ -34,20 +34,27 @@ export function runLayout(spec: WorkflowSpec): RunLayout {
   };
 }
 
-function blankRun(
-  executionId: string,
-  traversal: string,
-  now: number,
-): Omit<TaskRunRecord, "seq" | "task" | "kind" | "pending" | "rule" | "successors" | "status"> {
+type RunShape = Pick<TaskRunRecord, "seq" | "task" | "kind" | "status" | "pending" | "rule" | "successors"> &
+  Partial<Pick<TaskRunRecord, "maxAttempts" | "allowFailure" | "timeout" | "finishedAt">>;
+
+/** A new run with every field set, in one literal (one hidden class for all runs: they are many). */
+function newRun(executionId: string, traversal: string, now: number, shape: RunShape): TaskRunRecord {
   return {
     executionId,
+    seq: shape.seq,
+    task: shape.task,
+    kind: shape.kind,
+    status: shape.status,
     traversal,
     attempt: 0,
-    maxAttempts: 1,
+    maxAttempts: shape.maxAttempts ?? 1,
+    pending: shape.pending,
     failedPredecessors: 0,
     skippedPredecessors: 0,
-    allowFailure: false,
-    timeout: null,
+    rule: shape.rule,
+    allowFailure: shape.allowFailure ?? false,
+    successors: shape.successors,
+    timeout: shape.timeout ?? null,
     runAfter: now,
     leaseOwner: null,
     leaseExpiresAt: null,
@@ -56,7 +63,7 @@ function blankRun(
     output: null,
     error: null,
     startedAt: null,
-    finishedAt: null,
+    finishedAt: shape.finishedAt ?? null,
   };
 }
 
@@ -84,8 +91,7 @@ export function planRuns(
       leaves += 1;
       next.push(layout.endSeq);
     }
-    return {
-      ...blankRun(executionId, traversal, now),
+    return newRun(executionId, traversal, now, {
       seq,
       task: name,
       kind: RunKind.task,
@@ -96,18 +102,19 @@ export function planRuns(
       maxAttempts: task.retry.attempts,
       allowFailure: task.allowFailure,
       timeout: task.timeout ?? null,
-    };
+    });
   });
-  runs.push({
-    ...blankRun(executionId, traversal, now),
-    seq: layout.endSeq,
-    task: "$end",
-    kind: RunKind.end,
-    status: "blocked",
-    pending: leaves,
-    rule: "end",
-    successors: [],
-  });
+  runs.push(
+    newRun(executionId, traversal, now, {
+      seq: layout.endSeq,
+      task: "$end",
+      kind: RunKind.end,
+      status: "blocked",
+      pending: leaves,
+      rule: "end",
+      successors: [],
+    }),
+  );
   return runs;
 }
 
@@ -149,29 +156,31 @@ export function planUndoRuns(
       endedAtOnce[seq] = !needed;
     }
     if (task.dependsOn.length === 0 && !endedAtOnce[seq]) rootsPending += 1;
-    runs.push({
-      ...blankRun(executionId, traversal, now),
-      seq: layout.undoSeq(seq),
-      task: name,
-      kind: RunKind.undo,
-      status,
-      pending,
-      rule: needed ? "all_done" : "undo_skip",
-      successors,
-      maxAttempts: task.retry.attempts,
-      timeout: task.timeout ?? null,
-      finishedAt: status === "skipped" ? now : null,
-    });
+    runs.push(
+      newRun(executionId, traversal, now, {
+        seq: layout.undoSeq(seq),
+        task: name,
+        kind: RunKind.undo,
+        status,
+        pending,
+        rule: needed ? "all_done" : "undo_skip",
+        successors,
+        maxAttempts: task.retry.attempts,
+        timeout: task.timeout ?? null,
+        finishedAt: status === "skipped" ? now : null,
+      }),
+    );
   }
-  runs.push({
-    ...blankRun(executionId, traversal, now),
-    seq: layout.undoEndSeq,
-    task: "$undo_end",
-    kind: RunKind.undoEnd,
-    status: "blocked",
-    pending: rootsPending,
-    rule: "end",
-    successors: [],
-  });
+  runs.push(
+    newRun(executionId, traversal, now, {
+      seq: layout.undoEndSeq,
+      task: "$undo_end",
+      kind: RunKind.undoEnd,
+      status: "blocked",
+      pending: rootsPending,
+      rule: "end",
+      successors: [],
+    }),
+  );
   return runs;
 }

@@ -87,3 +87,26 @@ export function canTransitionTask(from: TaskStatus, to: TaskStatus): boolean {
 export function canTransitionExecution(from: ExecutionStatus, to: ExecutionStatus): boolean {
   return allowedExecution.has(`${from}>${to}`);
 }
+
+function diagram<S extends string>(title: string, transitions: readonly Transition<S>[], start: S, terminal: ReadonlySet<S>): string {
+  const lines = [`## ${title}`, "", "```mermaid", "stateDiagram-v2", `  [*] --> ${start}`];
+  for (const [from, to, why] of transitions) lines.push(`  ${from} --> ${to}: ${why.replaceAll(":", " -")}`);
+  for (const state of terminal) lines.push(`  ${state} --> [*]`);
+  lines.push("```", "");
+  return lines.join("\n");
+}
+
+/**
+ * `docs/states.md`, generated from the transition tables (`npm run docs:states`); a test
+ * fails when the committed file is stale.
+ */
+export function statesMarkdown(): string {
+  return [
+    "# States",
+    "",
+    "Generated from `src/engine/states.ts` by `npm run docs:states`: do not edit by hand.",
+    "",
+    diagram("Execution", EXECUTION_TRANSITIONS, "pending", TERMINAL_EXECUTION),
+    diagram("Task run", TASK_TRANSITIONS, "blocked", TERMINAL_TASK),
+  ].join("\n");
+}

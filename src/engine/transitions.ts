@@ -65,19 +65,21 @@ export class Transition {
   ) {}
 
   event(event: Omit<ExecutionEvent, "at">): void {
-    this.events.push({ ...event, at: this.now });
+    (event as ExecutionEvent).at = this.now;
+    this.events.push(event as ExecutionEvent);
   }
 
-  runEvent(type: ExecutionEvent["type"], run: TaskRunRecord, extra: Partial<ExecutionEvent> = {}): void {
-    this.event({
+  runEvent(type: ExecutionEvent["type"], run: TaskRunRecord, extra?: Partial<ExecutionEvent>): void {
+    const event: ExecutionEvent = {
       executionId: run.executionId,
+      at: this.now,
       type,
       task: run.task,
       kind: run.kind,
       attempt: run.attempt,
       status: run.status,
-      ...extra,
-    });
+    };
+    this.events.push(extra ? Object.assign(event, extra) : event);
   }
 }
 

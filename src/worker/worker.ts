@@ -50,6 +50,8 @@ export class Worker {
   /** Results of runs that ended in this process, so successors need not read them back. */
   private readonly results = new Map<string, TaskRunRecord>();
   private wakeUp: (() => void) | null = null;
+  /** A wake-up that came while the loop was busy: the next idle() returns at once. */
+  private woken = false;
   private stopping = false;
   private loop: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
@@ -74,6 +76,7 @@ export class Worker {
 
   /** Something may be claimable (a run was started or completed elsewhere in this process). */
   wake(): void {
+    this.woken = true;
     this.wakeUp?.();
   }
 
@@ -136,10 +139,16 @@ export class Worker {
       if (reaped.ended.length > 0) this.ended(reaped.ended);
       if (reaped.reaped > 0 || reaped.ready.length > 0) return;
     }
-    const next = await this.options.store.nextRunAfter(this.options.executionId);
     let delay = Math.min(this.options.pollMs ?? 250, reapEvery);
-    if (next !== null) delay = Math.max(0, Math.min(delay, next - Date.now()));
-    if (delay === 0 || this.outcomes.length > 0) return;
+    // With every slot busy only our own runs can wake us: no need to look at the store.
+    if (this.inflight.size < this.concurrency) {
+      const next = await this.options.store.nextRunAfter(this.options.executionId);
+      if (next !== null) delay = Math.max(0, Math.min(delay, next - Date.now()));
+    }
+    if (delay === 0 || this.woken || this.stopping) {
+      this.woken = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.wakeUp = null;
@@ -151,6 +160,7 @@ export class Worker {
         resolve();
       };
     });
+    this.woken = false;
   }
 
   private ended(executionIds: readonly string[]): void {

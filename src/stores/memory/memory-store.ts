@@ -31,8 +31,19 @@ export class MemoryStore implements Store {
   private executions = new Map<string, ExecutionRecord>();
   private runs = new Map<string, TaskRunRecord>();
   private runsByExecution = new Map<string, number[]>();
-  /** Claimable runs, by key: a claim scans only these, never every run. */
+  /**
+   * Claimable runs, by key, in the order they became claimable: a claim scans only these, never
+   * every run, and this order is their runAfter order but for retries waiting for their time.
+   */
   private claimable = new Set<string>();
+  /**
+   * The same keys as a queue (a JavaScript Set iterated from the start after many deletions is
+   * slow); entries no longer in `claimable` are dropped lazily when the scan meets them.
+   */
+  private claimQueue: string[] = [];
+  private claimHead = 0;
+  /** Running and waiting runs: what the watchdog looks at. */
+  private open = new Set<string>();
   private tokens = new Map<string, string>();
   private events = new Map<string, ExecutionEvent[]>();
   private nextEventId = 1;
@@ -54,8 +65,9 @@ export class MemoryStore implements Store {
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | undefined> {
+    // Records are never changed in place (see tx()), so a shallow copy is a stable snapshot.
     const execution = this.executions.get(id);
-    return execution && structuredClone(execution);
+    return execution && { ...execution };
   }
 
   async listExecutions(filter: ExecutionFilter = {}): Promise<ExecutionRecord[]> {
@@ -104,6 +116,26 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {}
 
+  /** Scans the claim queue from its head; runs not yet due, or of other executions, go to its end. */
+  private takeClaimable(request: ClaimRequest): TaskRunRecord[] {
+    const taken: TaskRunRecord[] = [];
+    const later: string[] = [];
+    const end = this.claimQueue.length;
+    while (this.claimHead < end && taken.length < request.limit) {
+      const key = this.claimQueue[this.claimHead++]!;
+      if (!this.claimable.has(key)) continue;
+      const run = this.runs.get(key)!;
+      if (run.runAfter > request.now || (request.executionId && run.executionId !== request.executionId)) later.push(key);
+      else if (!taken.includes(run)) taken.push(run);
+    }
+    this.claimQueue.push(...later);
+    if (this.claimHead > 1024 && this.claimHead * 2 > this.claimQueue.length) {
+      this.claimQueue = this.claimQueue.slice(this.claimHead);
+      this.claimHead = 0;
+    }
+    return taken;
+  }
+
   private runsOf(executionId: string): TaskRunRecord[] {
     return (this.runsByExecution.get(executionId) ?? []).map((seq) =>
       this.runs.get(runKey(executionId, seq))!,
@@ -114,15 +146,24 @@ export class MemoryStore implements Store {
     const key = runKey(run.executionId, run.seq);
     const previous = this.runs.get(key);
     const wasClaimable = this.claimable.has(key);
+    const wasOpen = this.open.has(key);
     this.runs.set(key, run);
-    if (CLAIMABLE.has(run.status)) this.claimable.add(key);
-    else this.claimable.delete(key);
+    if (CLAIMABLE.has(run.status)) {
+      // Re-inserting moves a run to the end: a retry waits behind runs ready now.
+      if (!this.claimable.has(key)) this.claimQueue.push(key);
+      this.claimable.add(key);
+    } else this.claimable.delete(key);
+    if (run.status === "running" || run.status === "waiting") this.open.add(key);
+    else this.open.delete(key);
     if (run.tokenHash) this.tokens.set(run.tokenHash, key);
     undo.push(() => {
       if (previous) this.runs.set(key, previous);
       else this.runs.delete(key);
+      if (wasClaimable && !this.claimable.has(key)) this.claimQueue.push(key);
       if (wasClaimable) this.claimable.add(key);
       else this.claimable.delete(key);
+      if (wasOpen) this.open.add(key);
+      else this.open.delete(key);
       if (run.tokenHash && run.tokenHash !== previous?.tokenHash) this.tokens.delete(run.tokenHash);
     });
   }
@@ -202,15 +243,8 @@ export class MemoryStore implements Store {
         return resolved;
       },
       claimRuns: (request: ClaimRequest) => {
-        const candidates: TaskRunRecord[] = [];
-        for (const key of this.claimable) {
-          const run = this.runs.get(key)!;
-          if (run.runAfter > request.now) continue;
-          if (request.executionId && run.executionId !== request.executionId) continue;
-          candidates.push(run);
-        }
-        candidates.sort((a, b) => a.runAfter - b.runAfter || a.seq - b.seq);
-        return candidates.slice(0, request.limit).map((run) => {
+        const candidates = this.takeClaimable(request);
+        return candidates.map((run) => {
           const claimed: TaskRunRecord = {
             ...run,
             status: "running",
@@ -230,7 +264,8 @@ export class MemoryStore implements Store {
       },
       findExpiredRuns: (now, limit) => {
         const expired: TaskRunRecord[] = [];
-        for (const run of this.runs.values()) {
+        for (const key of this.open) {
+          const run = this.runs.get(key)!;
           if (expired.length >= limit) break;
           if (run.status === "running" && run.leaseExpiresAt !== null && run.leaseExpiresAt < now)
             expired.push(run);
