@@ -107,6 +107,34 @@ export function registerExecutionCommands(
 
   withStoreOption(
     program
+      .command("events")
+      .description("show an execution's history")
+      .argument("<id>")
+      .option("--json", "print a JSON array"),
+  ).action(async (id: string, options: { json?: boolean; store?: string }) => {
+    await withStore(options, io, async (store) => {
+      await new Engine(store).getExecution(id);
+      const events = await store.listEvents(id);
+      if (options.json) {
+        io.stdout(`${JSON.stringify(events)}\n`);
+        return;
+      }
+      for (const event of events) {
+        const what = [
+          event.task && `${event.kind === "undo" ? "undo " : ""}${event.task}`,
+          event.attempt && `attempt ${event.attempt}`,
+          event.worker && `by ${event.worker}`,
+        ]
+          .filter(Boolean)
+          .join(", ");
+        const error = event.error ? `: ${event.error.message}` : "";
+        io.stdout(`${new Date(event.at).toISOString()}  ${event.type.padEnd(22)} ${what}${error}\n`);
+      }
+    });
+  });
+
+  withStoreOption(
+    program
       .command("cancel")
       .description("cancel an execution")
       .argument("<id>")

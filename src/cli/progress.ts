@@ -35,6 +35,8 @@ export class Progress {
         case "task:failed":
         case "task:skipped":
         case "task:cancelled":
+          // An undo with nothing to undo is skipped: not worth a line.
+          if (event.kind === "undo" && event.type === "task:skipped") break;
           if (event.kind === "task") this.done += 1;
           if (event.type === "task:failed") this.failed += 1;
           if (event.type !== "task:skipped" && event.type !== "task:cancelled")
