@@ -1,3 +1,5 @@
+import type { Logger } from "../shared/logger.js";
+
 /**
  * The workflow model as plain data. Both the TypeScript builder and the YAML/JSON DSL compile
  * to a `WorkflowSpec`; everything downstream (engine, stores, workers) sees only this form.
@@ -125,7 +127,7 @@ export interface TaskContext {
   idempotencyKey: string;
   /** Fires when the attempt times out or the execution is cancelled. */
   signal: AbortSignal;
-  logger: import("../shared/logger.js").Logger;
+  logger: Logger;
   /** The execution's input, after defaults. */
   inputs: Record<string, unknown>;
 }

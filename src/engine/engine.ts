@@ -15,6 +15,7 @@ import { retryDelay } from "./retry.js";
 import {
   EventType,
   RunKind,
+  type ExecutionEvent,
   type ExecutionRecord,
   type Store,
   type StoreTx,
@@ -63,7 +64,7 @@ export interface EngineOptions {
   leaseMs?: number;
   clock?: Clock;
   /** Called with every event after its transaction committed (logging, metrics, progress). */
-  onEvents?: (events: readonly import("./store.js").ExecutionEvent[]) => void;
+  onEvents?: (events: readonly ExecutionEvent[]) => void;
   random?: () => number;
 }
 

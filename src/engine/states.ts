@@ -88,7 +88,12 @@ export function canTransitionExecution(from: ExecutionStatus, to: ExecutionStatu
   return allowedExecution.has(`${from}>${to}`);
 }
 
-function diagram<S extends string>(title: string, transitions: readonly Transition<S>[], start: S, terminal: ReadonlySet<S>): string {
+function diagram<S extends string>(
+  title: string,
+  transitions: readonly Transition<S>[],
+  start: S,
+  terminal: ReadonlySet<S>,
+): string {
   const lines = [`## ${title}`, "", "```mermaid", "stateDiagram-v2", `  [*] --> ${start}`];
   for (const [from, to, why] of transitions) lines.push(`  ${from} --> ${to}: ${why.replaceAll(":", " -")}`);
   for (const state of terminal) lines.push(`  ${state} --> [*]`);

@@ -4,6 +4,7 @@
  * whatever happens into an `Outcome` for the engine. Nothing here throws past its caller: a
  * task's failure is a stored value.
  */
+import type { TaskFunction } from "../definition/builder.js";
 import type { TaskContext, WorkflowSpec } from "../definition/spec.js";
 import { evaluateCondition, evaluateTemplate, type ExpressionScope } from "../definition/expressions.js";
 import type { Engine, Outcome } from "../engine/engine.js";
@@ -14,8 +15,7 @@ import { TaskFailure, toTaskError, type TaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { formatDuration } from "../shared/durations.js";
 
-/** A builder task's body. */
-export type TaskFunction = (deps: Record<string, unknown>, ctx: TaskContext) => unknown;
+export type { TaskFunction };
 
 /** What a worker knows of the workflow behind an execution. */
 export interface LoadedWorkflow {
