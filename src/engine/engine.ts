@@ -44,6 +44,8 @@ export type Outcome =
 export interface StepResult {
   /** How many of the reported outcomes were applied; the others were stale or duplicates. */
   applied: number;
+  /** For each reported outcome, in order: whether it was applied. */
+  appliedOutcomes: boolean[];
   /** Runs that became ready and were not claimed in the same transaction. */
   ready: TaskRunRecord[];
   /** Runs claimed in the same transaction for the caller (see `claim` option). */
@@ -158,7 +160,9 @@ export class Engine {
     const now = this.clock.now();
     return this.step(now, async (t) => {
       for (const outcome of outcomes) {
-        if (await this.applyOutcome(t, outcome)) t.applied += 1;
+        const applied = await this.applyOutcome(t, outcome);
+        t.appliedOutcomes.push(applied);
+        if (applied) t.applied += 1;
       }
       if (claim) await this.claimInto(t, claim);
     });
@@ -474,6 +478,7 @@ export class Engine {
     const claimedKeys = new Set(result.claimed.map((run) => `${run.executionId}/${run.seq}`));
     return {
       applied: result.applied,
+      appliedOutcomes: result.appliedOutcomes,
       ready: result.ready.filter((run) => !claimedKeys.has(`${run.executionId}/${run.seq}`)),
       claimed: result.claimed,
       ended: [...result.ended],

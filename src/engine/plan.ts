@@ -22,7 +22,19 @@ export interface RunLayout {
   undoEndSeq: number;
 }
 
+const layouts = new WeakMap<WorkflowSpec, RunLayout>();
+
+/** The layout of a spec, computed once per spec object (specs are never changed in place). */
 export function runLayout(spec: WorkflowSpec): RunLayout {
+  let layout = layouts.get(spec);
+  if (!layout) {
+    layout = computeLayout(spec);
+    layouts.set(spec, layout);
+  }
+  return layout;
+}
+
+function computeLayout(spec: WorkflowSpec): RunLayout {
   const order = taskGraph(spec).topologicalOrder();
   const n = order.length;
   return {

@@ -57,6 +57,7 @@ export class Transition {
   readonly claimed: TaskRunRecord[] = [];
   /** Reported outcomes that were applied (the others were stale or duplicates). */
   applied = 0;
+  readonly appliedOutcomes: boolean[] = [];
 
   constructor(
     readonly tx: StoreTx,

@@ -14,6 +14,7 @@ import type { ActionContext } from "../actions/action.js";
 import { TaskFailure, toTaskError, type TaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { formatDuration } from "../shared/durations.js";
+import type { AttemptAbort } from "./attempt-abort.js";
 
 export type { TaskFunction };
 
@@ -27,11 +28,17 @@ export interface LoadedWorkflow {
   baseDir: string;
 }
 
+/** What expressions see of a task that ended. */
+export interface TaskResult {
+  status: string;
+  output: unknown;
+}
+
 /** The results a run's expressions may read: its predecessors' (or, for the end, every task's). */
 export type ResultsReader = (
   run: TaskRunRecord,
   names: readonly string[],
-) => Promise<Map<string, TaskRunRecord>>;
+) => Promise<Map<string, TaskResult>>;
 
 export interface TaskRunnerDeps {
   engine: Engine;
@@ -49,7 +56,7 @@ export class AttemptTimeoutError extends TaskFailure {
 function scopeOf(
   run: TaskRunRecord,
   workflow: LoadedWorkflow,
-  results: Map<string, TaskRunRecord>,
+  results: Map<string, TaskResult>,
   callback?: unknown,
 ): ExpressionScope {
   const tasks: Record<string, { output: unknown; status: string }> = {};
@@ -71,7 +78,7 @@ export async function runAttempt(
   deps: TaskRunnerDeps,
   run: TaskRunRecord,
   workflow: LoadedWorkflow,
-  signal: AbortSignal,
+  abort: AttemptAbort,
 ): Promise<Outcome | null> {
   const { spec } = workflow;
   try {
@@ -98,11 +105,13 @@ export async function runAttempt(
       return null;
     }
     const ctx: ActionContext = {
+      get signal() {
+        return abort.signal;
+      },
       executionId: run.executionId,
       task: run.task,
       attempt: run.attempt,
       idempotencyKey: `${run.executionId}:${isUndo ? "undo:" : ""}${run.task}`,
-      signal,
       logger: deps.logger,
       inputs: workflow.input,
       baseDir: workflow.baseDir,
@@ -110,41 +119,19 @@ export async function runAttempt(
     const body = action === "function" ? functionBody(workflow, run, results) : getAction(action);
     if (!body)
       throw new TaskFailure(`unknown action "${action}"`, { retryable: false, type: "UnknownAction" });
-    const output = await withTimeout(body(args ?? {}, ctx), signal);
+    const output = await abort.race(body(args ?? {}, ctx));
     return { run, status: "succeeded", output: output === undefined ? null : output };
   } catch (thrown) {
     return { run, status: "failed", error: toTaskError(thrown) };
   }
 }
 
-function functionBody(workflow: LoadedWorkflow, run: TaskRunRecord, results: Map<string, TaskRunRecord>) {
+function functionBody(workflow: LoadedWorkflow, run: TaskRunRecord, results: Map<string, TaskResult>) {
   const fn = workflow.functions?.get(run.task);
   if (!fn) return undefined;
   const depsOutputs: Record<string, unknown> = {};
   for (const name of workflow.spec.tasks[run.task]!.dependsOn) depsOutputs[name] = results.get(name)?.output;
   return async (_args: Record<string, unknown>, ctx: TaskContext) => fn(depsOutputs, ctx);
-}
-
-/**
- * Settles with the body's result, or rejects as soon as the signal aborts: a body that ignores
- * its signal is abandoned (its late result is discarded by the engine's compare-and-set).
- */
-function withTimeout<T>(body: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    body.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** The stored error of an attempt its worker gave up on (shutdown, lost lease). */

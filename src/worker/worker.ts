@@ -8,7 +8,14 @@ import type { ClaimOptions, Engine, Outcome, RunRef, StepResult } from "../engin
 import { runLayout, type RunLayout } from "../engine/plan.js";
 import type { Store, TaskRunRecord } from "../engine/store.js";
 import type { Logger } from "../shared/logger.js";
-import { AttemptTimeoutError, abandonedError, runAttempt, type LoadedWorkflow } from "./task-runner.js";
+import { AttemptAbort } from "./attempt-abort.js";
+import {
+  AttemptTimeoutError,
+  abandonedError,
+  runAttempt,
+  type LoadedWorkflow,
+  type TaskResult,
+} from "./task-runner.js";
 
 export interface WorkerOptions {
   engine: Engine;
@@ -32,7 +39,7 @@ export interface WorkerOptions {
 
 interface InFlight {
   run: TaskRunRecord;
-  controller: AbortController;
+  abort: AttemptAbort;
   timer?: NodeJS.Timeout;
   /** The lease was lost: the outcome must not be reported. */
   lost: boolean;
@@ -47,8 +54,8 @@ export class Worker {
   private readonly inflight = new Map<string, InFlight>();
   private outcomes: Outcome[] = [];
   private readonly workflows = new Map<string, Promise<LoadedWorkflow & { layout: RunLayout }>>();
-  /** Results of runs that ended in this process, so successors need not read them back. */
-  private readonly results = new Map<string, TaskRunRecord>();
+  /** Results of runs that ended in this process, by execution and task, so successors need not read them back. */
+  private readonly results = new Map<string, Map<string, TaskResult>>();
   private wakeUp: (() => void) | null = null;
   /** A wake-up that came while the loop was busy: the next idle() returns at once. */
   private woken = false;
@@ -92,7 +99,7 @@ export class Worker {
         error: abandonedError(`worker ${this.options.owner} shut down`),
       });
       flight.lost = true;
-      flight.controller.abort(new Error("the worker shut down"));
+      flight.abort.abort(new Error("the worker shut down"));
     }
     this.wake();
     await this.loop?.catch(() => undefined);
@@ -113,8 +120,14 @@ export class Worker {
         const step: StepResult =
           outcomes.length > 0
             ? await this.options.engine.settle(outcomes, claim)
-            : { applied: 0, ready: [], claimed: await this.options.engine.claim(claim!), ended: [] };
-        this.remember(outcomes);
+            : {
+                applied: 0,
+                appliedOutcomes: [],
+                ready: [],
+                claimed: await this.options.engine.claim(claim!),
+                ended: [],
+              };
+        this.remember(outcomes, step.appliedOutcomes);
         for (const run of step.claimed) this.dispatch(run);
         if (step.ended.length > 0) this.ended(step.ended);
         // A claim that got fewer runs than it asked for emptied the queue for now.
@@ -166,35 +179,34 @@ export class Worker {
   private ended(executionIds: readonly string[]): void {
     for (const id of executionIds) {
       this.workflows.delete(id);
-      for (const k of this.results.keys()) if (k.startsWith(`${id}/`)) this.results.delete(k);
+      this.results.delete(id);
     }
     this.options.onEnded?.(executionIds);
   }
 
-  private remember(outcomes: readonly Outcome[]): void {
-    for (const outcome of outcomes) {
-      const flightRun = outcome.run as TaskRunRecord;
-      if (outcome.status === "succeeded")
-        this.results.set(`${flightRun.executionId}/${flightRun.task}`, {
-          ...flightRun,
-          status: "succeeded",
-          output: outcome.output,
-        });
-      else if (outcome.status === "skipped")
-        this.results.set(`${flightRun.executionId}/${flightRun.task}`, {
-          ...flightRun,
-          status: "skipped",
-          output: null,
-        });
-    }
+  /** Caches the results the engine applied (a stale report must not stand in for the real one). */
+  private remember(outcomes: readonly Outcome[], applied: readonly boolean[]): void {
+    outcomes.forEach((outcome, i) => {
+      if (!applied[i] || outcome.status === "failed") return;
+      const run = outcome.run as TaskRunRecord;
+      let results = this.results.get(run.executionId);
+      if (!results) {
+        results = new Map();
+        this.results.set(run.executionId, results);
+      }
+      results.set(run.task, {
+        status: outcome.status,
+        output: outcome.status === "succeeded" ? outcome.output : null,
+      });
+    });
   }
 
   private dispatch(run: TaskRunRecord): void {
-    const flight: InFlight = { run, controller: new AbortController(), lost: false };
+    const flight: InFlight = { run, abort: new AttemptAbort(), lost: false };
     this.inflight.set(key(run), flight);
     if (run.timeout !== null && run.timeout > 0) {
       const timeout = run.timeout;
-      flight.timer = setTimeout(() => flight.controller.abort(new AttemptTimeoutError(timeout)), timeout);
+      flight.timer = setTimeout(() => flight.abort.abort(new AttemptTimeoutError(timeout)), timeout);
     }
     void this.execute(flight);
   }
@@ -212,7 +224,7 @@ export class Worker {
         },
         run,
         workflow,
-        flight.controller.signal,
+        flight.abort,
       );
     } catch (error) {
       outcome = {
@@ -247,20 +259,22 @@ export class Worker {
     run: TaskRunRecord,
     names: readonly string[],
     layout: RunLayout,
-  ): Promise<Map<string, TaskRunRecord>> {
-    const found = new Map<string, TaskRunRecord>();
+  ): Promise<Map<string, TaskResult>> {
+    const found = new Map<string, TaskResult>();
+    const cached = this.results.get(run.executionId);
     const missing: number[] = [];
     for (const name of names) {
-      const cached = this.results.get(`${run.executionId}/${name}`);
-      if (cached) found.set(name, cached);
+      const result = cached?.get(name);
+      if (result) found.set(name, result);
       else {
         const seq = layout.seqOf.get(name);
         if (seq !== undefined) missing.push(seq);
       }
     }
     if (missing.length > 0) {
-      const runs = await this.options.store.getRuns(run.executionId, missing);
-      for (const result of runs) found.set(result.task, result);
+      for (const result of await this.options.store.getRuns(run.executionId, missing)) {
+        found.set(result.task, { status: result.status, output: result.output });
+      }
     }
     return found;
   }
@@ -274,9 +288,7 @@ export class Worker {
         const flight = this.inflight.get(key(ref));
         if (!flight) continue;
         flight.lost = true;
-        flight.controller.abort(
-          new Error("the lease was lost: the run was reclaimed or its execution ended"),
-        );
+        flight.abort.abort(new Error("the lease was lost: the run was reclaimed or its execution ended"));
       }
     } catch (error) {
       this.options.logger.warn(`heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,7 +1,8 @@
 /**
- * The reference in-memory Store: every method answers synchronously and a transaction works
- * on copy-on-write state, so a thrown error rolls back exactly like a database would. Used by
- * tests and by the in-process sync runner (`memory:`); it does not survive the process.
+ * The reference in-memory Store. Every StoreTx method answers synchronously; records are
+ * immutable values (each change stores a new object), and a transaction remembers the first
+ * previous value of everything it touched, so a thrown error rolls back exactly like a database.
+ * Used by tests and by the in-process sync runner (`memory:`); nothing survives the process.
  */
 import type {
   ClaimRequest,
@@ -18,54 +19,61 @@ import type {
   SyncPointDelta,
   TaskRunRecord,
 } from "../../engine/store.js";
-import type { ExecutionStatus } from "../../engine/states.js";
+import { copyRun, matches } from "./run-records.js";
 
-function runKey(executionId: string, seq: number): string {
-  return `${executionId}\u0000${seq}`;
-}
+export { matches } from "./run-records.js";
 
 const CLAIMABLE = new Set(["ready", "retrying"]);
 
+interface Undo {
+  /** Slot -> the run before the transaction (undefined: the slot was new). */
+  runs: Map<number, TaskRunRecord | undefined>;
+  executions: Map<string, ExecutionRecord | undefined>;
+  events: Map<string, number>;
+}
+
+/**
+ * Runs live in one array of slots (a number is a cheaper key than a string); each execution
+ * maps its seqs to slots.
+ */
 export class MemoryStore implements Store {
   readonly capabilities: StoreCapabilities = { sharedAcrossProcesses: false, notifications: false };
-  private executions = new Map<string, ExecutionRecord>();
-  private runs = new Map<string, TaskRunRecord>();
-  private runsByExecution = new Map<string, number[]>();
-  /**
-   * Claimable runs, by key, in the order they became claimable: a claim scans only these, never
-   * every run, and this order is their runAfter order but for retries waiting for their time.
-   */
-  private claimable = new Set<string>();
-  /**
-   * The same keys as a queue (a JavaScript Set iterated from the start after many deletions is
-   * slow); entries no longer in `claimable` are dropped lazily when the scan meets them.
-   */
-  private claimQueue: string[] = [];
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly slots: TaskRunRecord[] = [];
+  private readonly slotsByExecution = new Map<string, number[]>();
+  /** Claimable slots; `claimQueue` holds them in the order they became claimable. */
+  private readonly claimable = new Set<number>();
+  /** Stale entries (no longer in `claimable`) are dropped when a scan meets them. */
+  private claimQueue: number[] = [];
   private claimHead = 0;
-  /** Running and waiting runs: what the watchdog looks at. */
-  private open = new Set<string>();
-  private tokens = new Map<string, string>();
-  private events = new Map<string, ExecutionEvent[]>();
+  /** Running and waiting slots: what the watchdog looks at. */
+  private readonly open = new Set<number>();
+  private readonly tokens = new Map<string, number>();
+  private readonly events = new Map<string, ExecutionEvent[]>();
   private nextEventId = 1;
   private queue: Promise<unknown> = Promise.resolve();
+  private undo: Undo | null = null;
+  private readonly txApi: StoreTx = this.tx();
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    // One transaction at a time, like SQLite's single writer; undo log for rollback.
-    const run = this.queue.then(async () => {
-      const undo: Array<() => void> = [];
+    // One transaction at a time, like SQLite's single writer.
+    const result = this.queue.then(async () => {
+      const undo: Undo = { runs: new Map(), executions: new Map(), events: new Map() };
+      this.undo = undo;
       try {
-        return await fn(this.tx(undo));
+        return await fn(this.txApi);
       } catch (error) {
-        for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+        this.rollback(undo);
         throw error;
+      } finally {
+        this.undo = null;
       }
     });
-    this.queue = run.catch(() => undefined);
-    return run;
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | undefined> {
-    // Records are never changed in place (see tx()), so a shallow copy is a stable snapshot.
     const execution = this.executions.get(id);
     return execution && { ...execution };
   }
@@ -84,30 +92,30 @@ export class MemoryStore implements Store {
           !before || e.createdAt < before.createdAt || (e.createdAt === before.createdAt && e.id < before.id),
       )
       .slice(0, filter.limit ?? Number.POSITIVE_INFINITY)
-      .map((e) => structuredClone(e));
+      .map((e) => ({ ...e }));
   }
 
   async listRuns(executionId: string): Promise<TaskRunRecord[]> {
-    return this.runsOf(executionId).map((run) => structuredClone(run));
+    return this.runsOf(executionId).map(copyRun);
   }
 
   async getRuns(executionId: string, seqs: readonly number[]): Promise<TaskRunRecord[]> {
-    return seqs.flatMap((seq) => {
-      const run = this.runs.get(runKey(executionId, seq));
-      return run ? [structuredClone(run)] : [];
-    });
+    const found: TaskRunRecord[] = [];
+    for (const seq of seqs) {
+      const run = this.run(executionId, seq);
+      if (run) found.push(copyRun(run));
+    }
+    return found;
   }
 
   async listEvents(executionId: string, afterId = 0): Promise<ExecutionEvent[]> {
-    return (this.events.get(executionId) ?? [])
-      .filter((e) => (e.id ?? 0) > afterId)
-      .map((e) => structuredClone(e));
+    return (this.events.get(executionId) ?? []).filter((e) => (e.id ?? 0) > afterId).map((e) => ({ ...e }));
   }
 
   async nextRunAfter(executionId?: string): Promise<number | null> {
     let next: number | null = null;
-    for (const key of this.claimable) {
-      const run = this.runs.get(key)!;
+    for (const slot of this.claimable) {
+      const run = this.slots[slot]!;
       if (executionId && run.executionId !== executionId) continue;
       if (next === null || run.runAfter < next) next = run.runAfter;
     }
@@ -116,19 +124,39 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {}
 
+  private slotOf(executionId: string, seq: number): number | undefined {
+    return this.slotsByExecution.get(executionId)?.[seq];
+  }
+
+  private run(executionId: string, seq: number): TaskRunRecord | undefined {
+    const slot = this.slotOf(executionId, seq);
+    return slot === undefined ? undefined : this.slots[slot];
+  }
+
+  private runsOf(executionId: string): TaskRunRecord[] {
+    const runs: TaskRunRecord[] = [];
+    for (const slot of this.slotsByExecution.get(executionId) ?? []) {
+      if (slot !== undefined) runs.push(this.slots[slot]!);
+    }
+    return runs;
+  }
+
   /** Scans the claim queue from its head; runs not yet due, or of other executions, go to its end. */
   private takeClaimable(request: ClaimRequest): TaskRunRecord[] {
     const taken: TaskRunRecord[] = [];
-    const later: string[] = [];
+    const seen = new Set<number>();
+    const later: number[] = [];
     const end = this.claimQueue.length;
     while (this.claimHead < end && taken.length < request.limit) {
-      const key = this.claimQueue[this.claimHead++]!;
-      if (!this.claimable.has(key)) continue;
-      const run = this.runs.get(key)!;
-      if (run.runAfter > request.now || (request.executionId && run.executionId !== request.executionId)) later.push(key);
-      else if (!taken.includes(run)) taken.push(run);
+      const slot = this.claimQueue[this.claimHead++]!;
+      if (!this.claimable.has(slot) || seen.has(slot)) continue;
+      seen.add(slot);
+      const run = this.slots[slot]!;
+      if (run.runAfter > request.now || (request.executionId && run.executionId !== request.executionId))
+        later.push(slot);
+      else taken.push(run);
     }
-    this.claimQueue.push(...later);
+    for (const slot of later) this.claimQueue.push(slot);
     if (this.claimHead > 1024 && this.claimHead * 2 > this.claimQueue.length) {
       this.claimQueue = this.claimQueue.slice(this.claimHead);
       this.claimHead = 0;
@@ -136,172 +164,176 @@ export class MemoryStore implements Store {
     return taken;
   }
 
-  private runsOf(executionId: string): TaskRunRecord[] {
-    return (this.runsByExecution.get(executionId) ?? []).map((seq) =>
-      this.runs.get(runKey(executionId, seq))!,
-    );
+  private setRun(slot: number, run: TaskRunRecord): void {
+    const undo = this.undo!;
+    if (!undo.runs.has(slot)) undo.runs.set(slot, this.slots[slot]);
+    this.index(slot, run);
   }
 
-  private setRun(run: TaskRunRecord, undo: Array<() => void>): void {
-    const key = runKey(run.executionId, run.seq);
-    const previous = this.runs.get(key);
-    const wasClaimable = this.claimable.has(key);
-    const wasOpen = this.open.has(key);
-    this.runs.set(key, run);
+  /** Stores a run and puts its slot in the indexes its status calls for. */
+  private index(slot: number, run: TaskRunRecord): void {
+    this.slots[slot] = run;
     if (CLAIMABLE.has(run.status)) {
-      // Re-inserting moves a run to the end: a retry waits behind runs ready now.
-      if (!this.claimable.has(key)) this.claimQueue.push(key);
-      this.claimable.add(key);
-    } else this.claimable.delete(key);
-    if (run.status === "running" || run.status === "waiting") this.open.add(key);
-    else this.open.delete(key);
-    if (run.tokenHash) this.tokens.set(run.tokenHash, key);
-    undo.push(() => {
-      if (previous) this.runs.set(key, previous);
-      else this.runs.delete(key);
-      if (wasClaimable && !this.claimable.has(key)) this.claimQueue.push(key);
-      if (wasClaimable) this.claimable.add(key);
-      else this.claimable.delete(key);
-      if (wasOpen) this.open.add(key);
-      else this.open.delete(key);
-      if (run.tokenHash && run.tokenHash !== previous?.tokenHash) this.tokens.delete(run.tokenHash);
-    });
+      if (!this.claimable.has(slot)) {
+        this.claimable.add(slot);
+        this.claimQueue.push(slot);
+      }
+    } else this.claimable.delete(slot);
+    if (run.status === "running" || run.status === "waiting") this.open.add(slot);
+    else this.open.delete(slot);
+    // Stale entries are harmless: findRunByToken checks the run still holds the hash.
+    if (run.tokenHash) this.tokens.set(run.tokenHash, slot);
   }
 
-  private setExecution(execution: ExecutionRecord, undo: Array<() => void>): void {
-    const previous = this.executions.get(execution.id);
+  private rollback(undo: Undo): void {
+    for (const [slot, previous] of undo.runs) {
+      if (previous) {
+        this.index(slot, previous);
+        continue;
+      }
+      const run = this.slots[slot]!;
+      const slots = this.slotsByExecution.get(run.executionId)!;
+      delete slots[run.seq];
+      if (slots.every((s) => s === undefined)) this.slotsByExecution.delete(run.executionId);
+      this.claimable.delete(slot);
+      this.open.delete(slot);
+    }
+    for (const [id, previous] of undo.executions) {
+      if (previous) this.executions.set(id, previous);
+      else this.executions.delete(id);
+    }
+    for (const [id, length] of undo.events) this.events.get(id)!.length = length;
+  }
+
+  private setExecution(execution: ExecutionRecord): void {
+    const undo = this.undo!;
+    if (!undo.executions.has(execution.id))
+      undo.executions.set(execution.id, this.executions.get(execution.id));
     this.executions.set(execution.id, execution);
-    undo.push(() => {
-      if (previous) this.executions.set(execution.id, previous);
-      else this.executions.delete(execution.id);
-    });
   }
 
-  private tx(undo: Array<() => void>): StoreTx {
-    // Records are treated as immutable values: every change stores a new object, so readers
-    // holding an older one never see a half-applied transition.
+  private updateSlot(
+    executionId: string,
+    seq: number,
+    change: (run: TaskRunRecord) => TaskRunRecord | null,
+  ): TaskRunRecord | null {
+    const slot = this.slotOf(executionId, seq);
+    if (slot === undefined) return null;
+    const updated = change(this.slots[slot]!);
+    if (updated) this.setRun(slot, updated);
+    return updated;
+  }
+
+  private tx(): StoreTx {
     return {
       insertExecution: (execution) => {
         if (this.executions.has(execution.id)) throw new Error(`execution ${execution.id} already exists`);
-        this.setExecution(structuredClone(execution), undo);
+        // The spec is shared, never changed: copying a 10,000-task spec per execution is waste.
+        this.setExecution({ ...execution, input: structuredClone(execution.input) });
       },
       getExecution: (id) => this.executions.get(id),
       updateExecution: (id, guard, patch: ExecutionPatch) => {
         const execution = this.executions.get(id);
         if (!execution || !guard.status.includes(execution.status)) return false;
         if (guard.traversal !== undefined && execution.traversal !== guard.traversal) return false;
-        this.setExecution(
-          { ...execution, ...patch, updatedAt: patch.updatedAt ?? execution.updatedAt },
-          undo,
-        );
+        this.setExecution({ ...execution, ...patch });
         return true;
       },
       recordFailure: (id, error: ExecutionError) => {
         const execution = this.executions.get(id);
-        if (!execution) return;
-        this.setExecution(
-          { ...execution, failures: execution.failures + 1, error: execution.error ?? error },
-          undo,
-        );
+        if (execution)
+          this.setExecution({
+            ...execution,
+            failures: execution.failures + 1,
+            error: execution.error ?? error,
+          });
       },
       insertRuns: (runs) => {
         for (const run of runs) {
-          const seqs = this.runsByExecution.get(run.executionId) ?? [];
-          if (!this.runsByExecution.has(run.executionId)) {
-            this.runsByExecution.set(run.executionId, seqs);
-            undo.push(() => this.runsByExecution.delete(run.executionId));
+          let slots = this.slotsByExecution.get(run.executionId);
+          if (!slots) {
+            slots = [];
+            this.slotsByExecution.set(run.executionId, slots);
           }
-          seqs.push(run.seq);
-          undo.push(() => seqs.pop());
-          this.setRun(structuredClone(run), undo);
+          if (slots[run.seq] !== undefined)
+            throw new Error(`run ${run.executionId}/${run.seq} already exists`);
+          const slot = this.slots.length;
+          slots[run.seq] = slot;
+          this.undo!.runs.set(slot, undefined);
+          this.index(slot, copyRun(run));
         }
       },
-      getRun: (executionId, seq) => this.runs.get(runKey(executionId, seq)),
+      getRun: (executionId, seq) => this.run(executionId, seq),
       listRuns: (executionId) => this.runsOf(executionId),
-      updateRun: (guard: RunGuard, patch: RunPatch) => {
-        const run = this.runs.get(runKey(guard.executionId, guard.seq));
-        if (!run || !matches(run, guard)) return null;
-        const updated = { ...run, ...patch };
-        this.setRun(updated, undo);
-        return updated;
-      },
+      updateRun: (guard: RunGuard, patch: RunPatch) =>
+        this.updateSlot(guard.executionId, guard.seq, (run) =>
+          matches(run, guard) ? Object.assign(copyRun(run), patch) : null,
+        ),
       decrementSyncPoints: (deltas: readonly SyncPointDelta[]) => {
         const resolved: TaskRunRecord[] = [];
         for (const delta of deltas) {
-          const run = this.runs.get(runKey(delta.executionId, delta.seq));
-          if (!run || run.traversal !== delta.traversal || run.status !== "blocked" || run.pending <= 0)
-            continue;
-          const updated = {
-            ...run,
-            pending: run.pending - 1,
-            failedPredecessors: run.failedPredecessors + delta.failed,
-            skippedPredecessors: run.skippedPredecessors + delta.skipped,
-          };
-          this.setRun(updated, undo);
-          if (updated.pending === 0) resolved.push(updated);
+          const updated = this.updateSlot(delta.executionId, delta.seq, (run) => {
+            if (run.traversal !== delta.traversal || run.status !== "blocked" || run.pending <= 0)
+              return null;
+            const next = copyRun(run);
+            next.pending -= 1;
+            next.failedPredecessors += delta.failed;
+            next.skippedPredecessors += delta.skipped;
+            return next;
+          });
+          if (updated && updated.pending === 0) resolved.push(updated);
         }
         return resolved;
       },
-      claimRuns: (request: ClaimRequest) => {
-        const candidates = this.takeClaimable(request);
-        return candidates.map((run) => {
-          const claimed: TaskRunRecord = {
-            ...run,
-            status: "running",
-            attempt: run.attempt + 1,
-            leaseOwner: request.owner,
-            leaseExpiresAt: request.leaseExpiresAt,
-            startedAt: request.now,
-          };
-          this.setRun(claimed, undo);
-          return claimed;
-        });
-      },
+      claimRuns: (request: ClaimRequest) =>
+        this.takeClaimable(request).map((run) =>
+          this.updateSlot(run.executionId, run.seq, (current) => {
+            const claimed = copyRun(current);
+            claimed.status = "running";
+            claimed.attempt += 1;
+            claimed.leaseOwner = request.owner;
+            claimed.leaseExpiresAt = request.leaseExpiresAt;
+            claimed.startedAt = request.now;
+            return claimed;
+          })!,
+        ),
       findRunByToken: (tokenHash) => {
-        const key = this.tokens.get(tokenHash);
-        const run = key ? this.runs.get(key) : undefined;
+        const slot = this.tokens.get(tokenHash);
+        const run = slot === undefined ? undefined : this.slots[slot];
         return run && run.tokenHash === tokenHash ? run : undefined;
       },
       findExpiredRuns: (now, limit) => {
         const expired: TaskRunRecord[] = [];
-        for (const key of this.open) {
-          const run = this.runs.get(key)!;
+        for (const slot of this.open) {
           if (expired.length >= limit) break;
+          const run = this.slots[slot]!;
           if (run.status === "running" && run.leaseExpiresAt !== null && run.leaseExpiresAt < now)
             expired.push(run);
           else if (run.status === "waiting" && run.deadline !== null && run.deadline < now) expired.push(run);
         }
         return expired;
       },
-      findOverdueExecutions: (now, limit) =>
-        [...this.executions.values()]
-          .filter(
-            (e) =>
-              e.status === ("running" satisfies ExecutionStatus) && e.deadline !== null && e.deadline < now,
-          )
-          .slice(0, limit),
+      findOverdueExecutions: (now, limit) => {
+        const overdue: ExecutionRecord[] = [];
+        for (const e of this.executions.values()) {
+          if (overdue.length >= limit) break;
+          if (e.status === "running" && e.deadline !== null && e.deadline < now) overdue.push(e);
+        }
+        return overdue;
+      },
       appendEvents: (events) => {
+        const undo = this.undo!;
         for (const event of events) {
-          const list = this.events.get(event.executionId) ?? [];
-          if (!this.events.has(event.executionId)) this.events.set(event.executionId, list);
-          list.push({ ...event, id: this.nextEventId++ });
-          undo.push(() => list.pop());
+          let list = this.events.get(event.executionId);
+          if (!list) {
+            list = [];
+            this.events.set(event.executionId, list);
+          }
+          if (!undo.events.has(event.executionId)) undo.events.set(event.executionId, list.length);
+          event.id = this.nextEventId++;
+          list.push(event);
         }
       },
     };
   }
-}
-
-/** The compare-and-set condition of `updateRun`, shared by adapters that filter in JavaScript. */
-export function matches(run: TaskRunRecord, guard: RunGuard): boolean {
-  if (!guard.status.includes(run.status) || run.traversal !== guard.traversal) return false;
-  if (guard.attempt !== undefined && run.attempt !== guard.attempt) return false;
-  if (
-    guard.leaseExpiresBefore !== undefined &&
-    !(run.leaseExpiresAt !== null && run.leaseExpiresAt < guard.leaseExpiresBefore)
-  )
-    return false;
-  if (guard.deadlineBefore !== undefined && !(run.deadline !== null && run.deadline < guard.deadlineBefore))
-    return false;
-  return true;
 }
