@@ -4,6 +4,8 @@ import { CliExit, ExitCode, processIO, type CliIO } from "./io.js";
 import { registerExecutionCommands } from "./execution-commands.js";
 import { registerGraph } from "./graph-command.js";
 import { registerRun } from "./run-command.js";
+import { registerStart } from "./start-command.js";
+import { registerWorker } from "./worker-command.js";
 import { registerValidate } from "./validate-command.js";
 
 /**
@@ -24,6 +26,8 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerValidate(program, io, setExit);
   registerGraph(program, io, setExit);
   registerExecutionCommands(program, io, setExit);
+  registerStart(program, io);
+  registerWorker(program, io);
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {

@@ -1,0 +1,87 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import type { ExecutionEvent } from "../engine/store.js";
+import { createRuntime, ownerName } from "../runtime/runtime.js";
+import { parseDuration } from "../shared/durations.js";
+import { InvalidInputError } from "../shared/errors.js";
+import type { CliIO } from "./io.js";
+import { parseConcurrency } from "./run-command.js";
+import { storeUrl, withStoreOption } from "./store-option.js";
+
+/** One line per task that ends or retries, for a worker's log. */
+function logEvents(io: CliIO, events: readonly ExecutionEvent[]): void {
+  for (const event of events) {
+    if (event.kind !== "task" && event.kind !== "undo") continue;
+    if (
+      !["task:succeeded", "task:failed", "task:retrying", "task:waiting", "lease:expired"].includes(
+        event.type,
+      )
+    )
+      continue;
+    const task = `${event.kind === "undo" ? "undo " : ""}${event.task}`;
+    const error = event.error ? `: ${event.error.message}` : "";
+    io.stderr(
+      `${event.executionId} ${event.type.slice(event.type.indexOf(":") + 1)} ${task} (attempt ${event.attempt})${error}\n`,
+    );
+  }
+}
+
+export function registerWorker(program: Command, io: CliIO): void {
+  withStoreOption(
+    program
+      .command("worker")
+      .description("run tasks of every execution in the store until stopped (SIGTERM or SIGINT)")
+      .option("--concurrency <n>", "task runs at once (default 8)")
+      .option("--workflows <dir>", "where relative js modules resolve (default: the working directory)")
+      .option(
+        "--grace <duration>",
+        "on SIGTERM, how long running tasks may finish before they are released",
+        "30s",
+      )
+      .option("--quiet", "do not log task ends"),
+  ).action(
+    async (options: {
+      store?: string;
+      concurrency?: string;
+      workflows?: string;
+      grace: string;
+      quiet?: boolean;
+    }) => {
+      const graceMs = parseDuration(options.grace);
+      if (graceMs === undefined)
+        throw new InvalidInputError(`--grace must be a duration like 30s, got "${options.grace}".`);
+      const concurrency = parseConcurrency(options.concurrency) ?? 8;
+      const url = storeUrl(options, io);
+      const runtime = await createRuntime({
+        store: url,
+        concurrency,
+        onEvents: options.quiet ? undefined : (events) => logEvents(io, events),
+      });
+      const name = ownerName("worker");
+      const worker = runtime.startWorker({
+        concurrency,
+        workflowsDir: resolve(io.cwd, options.workflows ?? "."),
+        name,
+      });
+      io.stderr(`worker ${name} started: ${concurrency} slot(s) on ${url.replace(/\/\/[^@/]*@/, "//")}\n`);
+      await new Promise<void>((done) => {
+        const stop = (signal: string) => {
+          process.off("SIGTERM", onTerm);
+          process.off("SIGINT", onInt);
+          io.stderr(`worker ${name}: ${signal}, finishing running tasks (grace ${options.grace})\n`);
+          void worker
+            .stop(graceMs)
+            .then(() => runtime.close())
+            .then(() => {
+              io.stderr(`worker ${name} stopped\n`);
+              done();
+            });
+        };
+        const onTerm = () => stop("SIGTERM");
+        const onInt = () => stop("SIGINT");
+        process.on("SIGTERM", onTerm);
+        process.on("SIGINT", onInt);
+      });
+    },
+  );
+}

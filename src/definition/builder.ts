@@ -1,0 +1,195 @@
+/**
+ * The TypeScript builder: the same workflows as the DSL, written in code, plus `function` tasks whose
+ * body is an in-process function. Its options use the DSL's names and forms (durations as `30s`,
+ * `after` as one name or a list); `.spec` compiles them through the same schema and checks as files.
+ */
+import { DefinitionError, quote, type Problem } from "./diagnostics.js";
+import { compileSource, unplacedDiagnostics } from "./pipeline.js";
+import { builderWorkflowSchema, type DSL_ACTIONS, type DurationSource, type TaskSource } from "./schema.js";
+import type { InputType, TaskContext, Trigger, WorkflowSpec } from "./spec.js";
+
+/** The actions a builder task may name; `function` is implied by passing a function instead. */
+export type ActionName = (typeof DSL_ACTIONS)[number];
+
+/** A retry policy as written: unset fields come from `defaults.retry`, then `DEFAULT_RETRY`. */
+export interface RetryOptions {
+  attempts?: number;
+  backoff?: DurationSource;
+  factor?: number;
+  maxBackoff?: DurationSource;
+}
+
+/** The workflow-level options of `workflow(name, options)`: the DSL's top-level fields but `name` and `tasks`. */
+export interface WorkflowOptions {
+  version?: number;
+  description?: string;
+  inputs?: Record<string, { type?: InputType; default?: unknown; description?: string }>;
+  defaults?: { retry?: RetryOptions; timeout?: DurationSource };
+  /** Deadline of the whole execution. */
+  timeout?: DurationSource;
+  /** The execution's output; strings may hold `${{ }}` expressions. */
+  output?: unknown;
+}
+
+/** The task fields shared by action and function tasks; `After` is the union of the names `after` may use. */
+export interface CommonTaskOptions<After extends string = string> {
+  with?: Record<string, unknown>;
+  after?: After | readonly After[];
+  when?: string;
+  trigger?: Trigger;
+  allowFailure?: boolean;
+  retry?: RetryOptions;
+  timeout?: DurationSource;
+  undo?: { action: ActionName; with?: Record<string, unknown> };
+  description?: string;
+}
+
+/** A task run by a built-in action. */
+export interface ActionTaskOptions<After extends string = string> extends CommonTaskOptions<After> {
+  action: ActionName;
+}
+
+/** A task run by a function: its action is `function`, so it names none. */
+export interface FunctionTaskOptions<After extends string = string> extends CommonTaskOptions<After> {
+  action?: never;
+}
+
+/**
+ * The body of a `function` task: `deps` maps each predecessor's name to its output.
+ *
+ * @example
+ * const double: TaskFunction<{ extract: number }, number> = ({ extract }) => extract * 2;
+ */
+export type TaskFunction<Deps = Record<string, unknown>, Output = unknown> = (
+  deps: Deps,
+  ctx: TaskContext,
+) => Output | Promise<Output>;
+
+/** The names of the tasks a workflow holds so far. */
+export type TaskName<Outputs> = keyof Outputs & string;
+
+/** What a function task's `deps` holds: the outputs of the tasks its `after` names. */
+export type Deps<Outputs, After extends string> = {
+  readonly [K in After]: K extends keyof Outputs ? Outputs[K] : never;
+};
+
+interface State {
+  name: string;
+  options: WorkflowOptions;
+  tasks: readonly (readonly [string, TaskSource])[];
+  functions: ReadonlyMap<string, TaskFunction>;
+}
+
+/**
+ * A workflow under construction. Immutable: each `.task()` returns a new `Workflow` whose `Outputs`
+ * type also maps the new task's name to its output type, so later tasks' `deps` are typed.
+ */
+export class Workflow<Outputs extends Record<string, unknown> = Record<never, never>> {
+  readonly #state: State;
+  #spec: WorkflowSpec | undefined;
+
+  /** @internal Use `workflow(name, options)`. */
+  constructor(state: State) {
+    this.#state = state;
+  }
+
+  /** The workflow's name. */
+  get name(): string {
+    return this.#state.name;
+  }
+
+  /** The bodies of the `function` tasks, by task name. */
+  get functions(): ReadonlyMap<string, TaskFunction> {
+    return this.#state.functions;
+  }
+
+  /**
+   * Adds a task run by a built-in action, or, when `fn` is given, by `fn` (action `function`).
+   * `after` accepts only names of tasks added before. Type arguments are best inferred; written out,
+   * `<N, O, After>` must all be given (`After` defaults to none).
+   *
+   * @example
+   * workflow("etl")
+   *   .task("extract", { action: "shell", with: { command: "echo 42" } })
+   *   .task("parse", { after: "extract" }, ({ extract }) => Number((extract as { stdout: string }).stdout))
+   *   .task("double", { after: ["parse"] }, ({ parse }) => parse * 2); // parse: number
+   */
+  task<N extends string, O = unknown, After extends TaskName<Outputs> = never>(
+    name: N,
+    options: ActionTaskOptions<After>,
+  ): Workflow<Outputs & Record<N, Awaited<O>>>;
+  task<N extends string, O, After extends TaskName<Outputs> = never>(
+    name: N,
+    options: FunctionTaskOptions<After>,
+    fn: (deps: Deps<Outputs, After>, ctx: TaskContext) => O,
+  ): Workflow<Outputs & Record<N, Awaited<O>>>;
+  task(
+    name: string,
+    options: ActionTaskOptions | FunctionTaskOptions,
+    fn?: (deps: never, ctx: TaskContext) => unknown,
+  ): unknown {
+    const source = { ...options, action: fn ? (options.action ?? "function") : options.action } as TaskSource;
+    const functions = new Map(this.#state.functions);
+    if (fn) functions.set(name, fn as TaskFunction);
+    return new Workflow({ ...this.#state, tasks: [...this.#state.tasks, [name, source]], functions });
+  }
+
+  /**
+   * The compiled spec: defaults applied, durations in ms, `dependsOn` computed, validated like a
+   * file. Throws `DefinitionError` (diagnostics at `<builder>`, no line) listing every problem.
+   *
+   * @example
+   * const spec = workflow("hello").task("hi", { action: "echo", with: { message: "hi" } }).spec;
+   */
+  get spec(): WorkflowSpec {
+    if (this.#spec !== undefined) return this.#spec;
+    const { name, options, tasks, functions } = this.#state;
+    const problems: Problem[] = [];
+    const seen = new Set<string>();
+    for (const [task, source] of tasks) {
+      const prefix = `task ${quote(task)}: `;
+      if (seen.has(task)) {
+        problems.push({
+          path: ["tasks", task],
+          task,
+          message: `duplicate task name ${quote(task)}: each task needs a name of its own`,
+        });
+      }
+      seen.add(task);
+      if (source.action === "function" && !functions.has(task)) {
+        problems.push({
+          path: ["tasks", task],
+          task,
+          message: `${prefix}action "function" needs a function: pass it as the third argument of .task()`,
+        });
+      } else if (functions.has(task) && source.action !== "function") {
+        problems.push({
+          path: ["tasks", task],
+          task,
+          message: `${prefix}a task with a function takes no "action" (it is "function"), got ${quote(source.action)}`,
+        });
+      }
+    }
+    const result = compileSource(
+      { ...options, name, tasks: Object.fromEntries(tasks) },
+      builderWorkflowSchema,
+    );
+    problems.push(...result.problems);
+    if (problems.length > 0 || result.spec === undefined)
+      throw new DefinitionError(unplacedDiagnostics(problems));
+    this.#spec = result.spec;
+    return result.spec;
+  }
+}
+
+/**
+ * Starts a workflow in TypeScript. `options` takes the DSL's top-level fields in the same forms.
+ *
+ * @example
+ * const flow = workflow("etl", { inputs: { count: { type: "number", default: 3 } } })
+ *   .task("extract", { action: "shell", with: { command: "echo 42" } });
+ * flow.spec; // the WorkflowSpec, as `parseWorkflow` would compile the same YAML
+ */
+export function workflow(name: string, options: WorkflowOptions = {}): Workflow {
+  return new Workflow({ name, options, tasks: [], functions: new Map() });
+}

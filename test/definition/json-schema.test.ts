@@ -1,0 +1,52 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  renderWorkflowJsonSchema,
+  WORKFLOW_SCHEMA_FILE,
+  workflowJsonSchema,
+} from "../../src/definition/index.js";
+
+type Schema = { properties?: Record<string, Schema>; additionalProperties?: Schema | boolean } & Record<
+  string,
+  unknown
+>;
+
+describe("schema/workflow.schema.json", () => {
+  it("is up to date with the zod schema (run `npm run schema` when this fails)", () => {
+    expect(
+      readFileSync(WORKFLOW_SCHEMA_FILE, "utf8"),
+      `${WORKFLOW_SCHEMA_FILE} is stale: run npm run schema`,
+    ).toBe(renderWorkflowJsonSchema());
+  });
+
+  it("is a draft 2020-12 schema with a title, strict objects and descriptions for editors", () => {
+    const schema = workflowJsonSchema() as Schema;
+    expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
+    expect(schema.title).toBe("Weft workflow");
+    expect(schema.required).toEqual(["name", "tasks"]);
+    expect(schema.additionalProperties).toBe(false);
+    const task = (schema.properties?.tasks?.additionalProperties ?? {}) as Schema;
+    expect(task.additionalProperties).toBe(false);
+    for (const [field, property] of Object.entries(task.properties ?? {})) {
+      expect(property.description, `task field "${field}" has a description`).toEqual(expect.any(String));
+    }
+    expect(task.properties?.action?.enum).toEqual([
+      "noop",
+      "echo",
+      "sleep",
+      "fail",
+      "shell",
+      "http",
+      "js",
+      "delegate",
+    ]);
+  });
+
+  it("describes durations as a pattern string or a number", () => {
+    const schema = workflowJsonSchema() as Schema;
+    expect(schema.properties?.timeout?.anyOf).toEqual([
+      { type: "number", minimum: 0 },
+      { type: "string", pattern: "^\\d+(?:\\.\\d+)?(?:ms|s|m|h|d)$" },
+    ]);
+  });
+});
