@@ -7,7 +7,7 @@
  */
 import type { WorkflowSpec } from "../definition/spec.js";
 import { systemClock, type Clock } from "../shared/clock.js";
-import { ExecutionNotFoundError, type TaskError } from "../shared/errors.js";
+import { ExecutionNotFoundError, WeftError, type TaskError } from "../shared/errors.js";
 import { hashToken, newId, newToken } from "../shared/ids.js";
 import { resolveInputs } from "./inputs.js";
 import { planRuns } from "./plan.js";
@@ -20,6 +20,7 @@ import {
   type Store,
   type StoreTx,
   type TaskRunRecord,
+  type WorkflowRecord,
 } from "./store.js";
 import {
   compensate,
@@ -139,6 +140,43 @@ export class Engine {
       }
       if (layout.order.length === 0) await endExecution(t, execution, "succeeded", null);
     }).then((result) => ({ execution, ready: result.ready }));
+  }
+
+  /**
+   * Registers a workflow definition. A spec with a `version` is stored under it (the same
+   * definition again is a no-op; another definition under a taken version is refused); without
+   * one, it becomes the next version unless it equals the latest.
+   */
+  async registerWorkflow(spec: WorkflowSpec): Promise<WorkflowRecord> {
+    return this.store.transaction(async (tx) => {
+      const same = (record: WorkflowRecord | undefined) =>
+        record !== undefined && JSON.stringify(record.spec) === JSON.stringify(spec);
+      if (spec.version !== undefined) {
+        const existing = await tx.getWorkflow(spec.name, spec.version);
+        if (existing && same(existing)) return existing;
+        if (existing) throw new WorkflowVersionConflictError(spec.name, spec.version);
+        const record = { name: spec.name, version: spec.version, spec, createdAt: this.clock.now() };
+        await tx.insertWorkflow(record);
+        return record;
+      }
+      const latest = await tx.getWorkflow(spec.name);
+      if (latest && same(latest)) return latest;
+      const record = {
+        name: spec.name,
+        version: (latest?.version ?? 0) + 1,
+        spec,
+        createdAt: this.clock.now(),
+      };
+      await tx.insertWorkflow(record);
+      return record;
+    });
+  }
+
+  /** The registered workflow `name` (its highest version unless `version` is given). */
+  async getWorkflow(name: string, version?: number): Promise<WorkflowRecord> {
+    const record = await this.store.transaction(async (tx) => tx.getWorkflow(name, version));
+    if (!record) throw new WorkflowNotFoundError(name, version);
+    return record;
   }
 
   /** Claims up to `limit` ready runs under a lease of `leaseMs`. */
@@ -488,4 +526,30 @@ export class Engine {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** `weft start NAME` or `POST /v1/executions` named a workflow no one registered. */
+export class WorkflowNotFoundError extends WeftError {
+  constructor(
+    readonly workflow: string,
+    readonly version?: number,
+  ) {
+    super(
+      "WORKFLOW_NOT_FOUND",
+      `Workflow "${workflow}"${version === undefined ? "" : ` version ${version}`} is not registered: register it with 'weft start FILE' or POST /v1/workflows.`,
+    );
+  }
+}
+
+/** A definition registered under a version that already holds another one. */
+export class WorkflowVersionConflictError extends WeftError {
+  constructor(
+    readonly workflow: string,
+    readonly version: number,
+  ) {
+    super(
+      "WORKFLOW_VERSION_CONFLICT",
+      `Workflow "${workflow}" version ${version} is already registered with a different definition: give the new one another version.`,
+    );
+  }
 }

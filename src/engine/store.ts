@@ -187,6 +187,14 @@ export interface ExecutionEvent {
   data?: unknown;
 }
 
+/** A registered workflow definition: what `weft start NAME` and `POST /v1/executions` run. */
+export interface WorkflowRecord {
+  name: string;
+  version: number;
+  spec: WorkflowSpec;
+  createdAt: number;
+}
+
 export interface ClaimRequest {
   now: number;
   owner: string;
@@ -243,6 +251,10 @@ export interface StoreTx {
   /** Running executions whose deadline passed before `now`. */
   findOverdueExecutions(now: number, limit: number): Awaitable<ExecutionRecord[]>;
   appendEvents(events: readonly ExecutionEvent[]): Awaitable<void>;
+  /** One version of a workflow, or its highest version when `version` is omitted. */
+  getWorkflow(name: string, version?: number): Awaitable<WorkflowRecord | undefined>;
+  /** Adds a version of a workflow; (name, version) is unique. */
+  insertWorkflow(workflow: WorkflowRecord): Awaitable<void>;
 }
 
 /** What differs between adapters, as data (never `instanceof`). */
@@ -265,5 +277,12 @@ export interface Store {
   listEvents(executionId: string, afterId?: number): Promise<ExecutionEvent[]>;
   /** The earliest runAfter among ready or retrying runs (of one execution when given), for a runner's timer. */
   nextRunAfter(executionId?: string): Promise<number | null>;
+  /** The highest version of every registered workflow, by name. */
+  listWorkflows(): Promise<WorkflowRecord[]>;
+  /**
+   * Calls `listener` when another process may have made runs ready (stores with
+   * `capabilities.notifications`); answers the function that unsubscribes. Others never call it.
+   */
+  subscribe(listener: () => void): () => void;
   close(): Promise<void>;
 }

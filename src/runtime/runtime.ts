@@ -54,6 +54,11 @@ export interface Runtime {
     executionId: string,
     options?: { baseDir?: string; functions?: ReadonlyMap<string, TaskFunction> },
   ): Promise<ExecutionRecord>;
+  /**
+   * Starts a long-running worker for every execution in the store (`weft worker`): it reads each
+   * execution's definition from the store; relative `js` modules resolve against `workflowsDir`.
+   */
+  startWorker(options?: { concurrency?: number; workflowsDir?: string; name?: string }): Worker;
   /** Reclaims at once the runs that a dead process on this host held (no need to wait for their leases). */
   reclaimFromDeadProcesses(executionId: string): Promise<number>;
   close(): Promise<void>;
@@ -104,6 +109,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         if (ids.includes(executionId)) resolveEnded();
       },
     });
+    const unsubscribe = store.subscribe(() => worker.wake());
     worker.start();
     // Other processes may end it too (`weft cancel`, a callback): look now and then.
     const watch = setInterval(
@@ -120,6 +126,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       await ended;
     } finally {
       clearInterval(watch);
+      unsubscribe();
       await worker.stop(0);
     }
     const execution = await store.getExecution(executionId);
@@ -141,6 +148,30 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       const execution = await engine.getExecution(executionId);
       const baseDir = resumeOptions.baseDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
       return drive(executionId, resumeOptions.functions, baseDir);
+    },
+    startWorker(workerOptions = {}) {
+      const baseDir = workerOptions.workflowsDir ?? options.baseDir ?? process.cwd();
+      const worker = new Worker({
+        engine,
+        store,
+        owner: workerOptions.name ?? ownerName("worker"),
+        concurrency: workerOptions.concurrency ?? options.concurrency,
+        logger,
+        pollMs: options.pollMs,
+        loadWorkflow: async (id) => {
+          const execution = await store.getExecution(id);
+          if (!execution) throw new ExecutionNotFoundError(id);
+          return { spec: execution.spec, input: execution.input, baseDir };
+        },
+      });
+      const unsubscribe = store.subscribe(() => worker.wake());
+      worker.start();
+      const stop = worker.stop.bind(worker);
+      worker.stop = async (graceMs?: number) => {
+        unsubscribe();
+        await stop(graceMs);
+      };
+      return worker;
     },
     reclaimFromDeadProcesses(executionId) {
       return engine.abandon(executionId, isDeadLocalOwner);

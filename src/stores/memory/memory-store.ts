@@ -18,6 +18,7 @@ import type {
   StoreTx,
   SyncPointDelta,
   TaskRunRecord,
+  WorkflowRecord,
 } from "../../engine/store.js";
 import { copyRun, matches } from "./run-records.js";
 
@@ -30,6 +31,7 @@ interface Undo {
   runs: Map<number, TaskRunRecord | undefined>;
   executions: Map<string, ExecutionRecord | undefined>;
   events: Map<string, number>;
+  workflows: Map<string, number>;
 }
 
 /**
@@ -50,6 +52,8 @@ export class MemoryStore implements Store {
   private readonly open = new Set<number>();
   private readonly tokens = new Map<string, number>();
   private readonly events = new Map<string, ExecutionEvent[]>();
+  /** Versions of each workflow, by name, in increasing order. */
+  private readonly workflows = new Map<string, WorkflowRecord[]>();
   private nextEventId = 1;
   private queue: Promise<unknown> = Promise.resolve();
   private undo: Undo | null = null;
@@ -58,7 +62,7 @@ export class MemoryStore implements Store {
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     // One transaction at a time, like SQLite's single writer.
     const result = this.queue.then(async () => {
-      const undo: Undo = { runs: new Map(), executions: new Map(), events: new Map() };
+      const undo: Undo = { runs: new Map(), executions: new Map(), events: new Map(), workflows: new Map() };
       this.undo = undo;
       try {
         return await fn(this.txApi);
@@ -120,6 +124,17 @@ export class MemoryStore implements Store {
       if (next === null || run.runAfter < next) next = run.runAfter;
     }
     return next;
+  }
+
+  async listWorkflows(): Promise<WorkflowRecord[]> {
+    return [...this.workflows.values()]
+      .map((versions) => versions[versions.length - 1]!)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  subscribe(): () => void {
+    // Nothing outside this process writes here: in-process writers wake their workers directly.
+    return () => {};
   }
 
   async close(): Promise<void> {}
@@ -203,6 +218,7 @@ export class MemoryStore implements Store {
       else this.executions.delete(id);
     }
     for (const [id, length] of undo.events) this.events.get(id)!.length = length;
+    for (const [name, length] of undo.workflows) this.workflows.get(name)!.length = length;
   }
 
   private setExecution(execution: ExecutionRecord): void {
@@ -320,6 +336,26 @@ export class MemoryStore implements Store {
           if (e.status === "running" && e.deadline !== null && e.deadline < now) overdue.push(e);
         }
         return overdue;
+      },
+      getWorkflow: (name, version) => {
+        const versions = this.workflows.get(name) ?? [];
+        return version === undefined
+          ? versions[versions.length - 1]
+          : versions.find((w) => w.version === version);
+      },
+      insertWorkflow: (workflow) => {
+        let versions = this.workflows.get(workflow.name);
+        if (!versions) {
+          versions = [];
+          this.workflows.set(workflow.name, versions);
+        }
+        if (versions.some((w) => w.version === workflow.version)) {
+          throw new Error(`workflow ${workflow.name} version ${workflow.version} already exists`);
+        }
+        if (!this.undo!.workflows.has(workflow.name))
+          this.undo!.workflows.set(workflow.name, versions.length);
+        versions.push(workflow);
+        versions.sort((a, b) => a.version - b.version);
       },
       appendEvents: (events) => {
         const undo = this.undo!;
