@@ -7,7 +7,7 @@ import { createRuntime } from "../runtime/runtime.js";
 import { openStore } from "../runtime/open-store.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { CliExit, ExitCode, type CliIO } from "./io.js";
-import { executionReport, formatReport } from "./report.js";
+import { executionReport, formatReport } from "../runtime/report.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
 import { parseConcurrency } from "./run-command.js";
 

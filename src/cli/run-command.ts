@@ -7,7 +7,7 @@ import { createRuntime } from "../runtime/runtime.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { ExitCode, type CliIO } from "./io.js";
 import { Progress } from "./progress.js";
-import { executionReport, formatReport } from "./report.js";
+import { executionReport, formatReport } from "../runtime/report.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
 
 interface RunOptions {

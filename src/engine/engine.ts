@@ -7,11 +7,13 @@
  */
 import type { WorkflowSpec } from "../definition/spec.js";
 import { systemClock, type Clock } from "../shared/clock.js";
-import { ExecutionNotFoundError, WeftError, type TaskError } from "../shared/errors.js";
+import { ExecutionNotFoundError, type TaskError } from "../shared/errors.js";
 import { hashToken, newId, newToken } from "../shared/ids.js";
 import { resolveInputs } from "./inputs.js";
+import { applyOutcome, failRun } from "./outcomes.js";
 import { planRuns } from "./plan.js";
-import { retryDelay } from "./retry.js";
+import { getWorkflow, registerWorkflow } from "./registry.js";
+import { reopenTask } from "./reopen.js";
 import {
   EventType,
   RunKind,
@@ -22,15 +24,10 @@ import {
   type TaskRunRecord,
   type WorkflowRecord,
 } from "./store.js";
-import {
-  compensate,
-  endExecution,
-  propagateEnd,
-  SpecCache,
-  timeoutError,
-  Transition,
-} from "./transitions.js";
+import { compensate, endExecution, SpecCache, timeoutError, Transition } from "./transitions.js";
 import { isTerminalExecution } from "./states.js";
+
+export { StateConflictError, WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
 
 /** Identifies one attempt of one run: what a worker reports against. */
 export type RunRef = Pick<TaskRunRecord, "executionId" | "seq" | "attempt" | "traversal">;
@@ -142,41 +139,14 @@ export class Engine {
     }).then((result) => ({ execution, ready: result.ready }));
   }
 
-  /**
-   * Registers a workflow definition. A spec with a `version` is stored under it (the same
-   * definition again is a no-op; another definition under a taken version is refused); without
-   * one, it becomes the next version unless it equals the latest.
-   */
-  async registerWorkflow(spec: WorkflowSpec): Promise<WorkflowRecord> {
-    return this.store.transaction(async (tx) => {
-      const same = (record: WorkflowRecord | undefined) =>
-        record !== undefined && JSON.stringify(record.spec) === JSON.stringify(spec);
-      if (spec.version !== undefined) {
-        const existing = await tx.getWorkflow(spec.name, spec.version);
-        if (existing && same(existing)) return existing;
-        if (existing) throw new WorkflowVersionConflictError(spec.name, spec.version);
-        const record = { name: spec.name, version: spec.version, spec, createdAt: this.clock.now() };
-        await tx.insertWorkflow(record);
-        return record;
-      }
-      const latest = await tx.getWorkflow(spec.name);
-      if (latest && same(latest)) return latest;
-      const record = {
-        name: spec.name,
-        version: (latest?.version ?? 0) + 1,
-        spec,
-        createdAt: this.clock.now(),
-      };
-      await tx.insertWorkflow(record);
-      return record;
-    });
+  /** Registers a workflow definition (see `registerWorkflow`). */
+  registerWorkflow(spec: WorkflowSpec): Promise<WorkflowRecord> {
+    return registerWorkflow(this.store, spec, this.clock.now());
   }
 
   /** The registered workflow `name` (its highest version unless `version` is given). */
-  async getWorkflow(name: string, version?: number): Promise<WorkflowRecord> {
-    const record = await this.store.transaction(async (tx) => tx.getWorkflow(name, version));
-    if (!record) throw new WorkflowNotFoundError(name, version);
-    return record;
+  getWorkflow(name: string, version?: number): Promise<WorkflowRecord> {
+    return getWorkflow(this.store, name, version);
   }
 
   /** Claims up to `limit` ready runs under a lease of `leaseMs`. */
@@ -198,7 +168,7 @@ export class Engine {
     const now = this.clock.now();
     return this.step(now, async (t) => {
       for (const outcome of outcomes) {
-        const applied = await this.applyOutcome(t, outcome);
+        const applied = await applyOutcome(t, outcome);
         t.appliedOutcomes.push(applied);
         if (applied) t.applied += 1;
       }
@@ -353,7 +323,7 @@ export class Engine {
             )
           : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
         const guard = lease ? { leaseExpiresBefore: now } : { deadlineBefore: now };
-        if (await this.failRun(t, run, error, guard)) {
+        if (await failRun(t, run, error, guard)) {
           reaped += 1;
           if (lease) t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
         }
@@ -384,13 +354,49 @@ export class Engine {
           `attempt ${run.attempt} was interrupted: its process (${run.leaseOwner}) died`,
           "LeaseExpired",
         );
-        if (await this.failRun(t, run, error, {})) {
+        if (await failRun(t, run, error, {})) {
           count += 1;
           t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner });
         }
       }
     });
     return count;
+  }
+
+  /**
+   * Runs a failed task again with a fresh set of attempts, and the execution with it (an
+   * operator's action). Refused with StateConflictError when the states do not allow it.
+   */
+  async retryTask(executionId: string, task: string): Promise<StepResult> {
+    return this.step(this.clock.now(), async (t) => {
+      const execution = await t.tx.getExecution(executionId);
+      if (!execution) throw new ExecutionNotFoundError(executionId);
+      await reopenTask(t, execution, task);
+    });
+  }
+
+  /**
+   * A third party working long on a delegate pushes its deadline out: to now + `extendMs`, or
+   * now + the task's timeout. Answers false when no waiting delegate holds the token.
+   */
+  async heartbeatByToken(token: string, extendMs?: number): Promise<TaskRunRecord | null> {
+    const now = this.clock.now();
+    return this.store.transaction(async (tx) => {
+      const run = await tx.findRunByToken(hashToken(token));
+      if (!run || run.status !== "waiting") return null;
+      const extend = extendMs ?? run.timeout;
+      if (extend === null) return run;
+      return tx.updateRun(
+        {
+          executionId: run.executionId,
+          seq: run.seq,
+          status: ["waiting"],
+          attempt: run.attempt,
+          traversal: run.traversal,
+        },
+        { deadline: now + extend },
+      );
+    });
   }
 
   async getExecution(id: string): Promise<ExecutionRecord> {
@@ -413,98 +419,10 @@ export class Engine {
     }
   }
 
-  private async applyOutcome(t: Transition, outcome: Outcome): Promise<boolean> {
-    const { run } = outcome;
-    const guard = {
-      executionId: run.executionId,
-      seq: run.seq,
-      status: ["running", "waiting"] as const,
-      attempt: run.attempt,
-      traversal: run.traversal,
-    };
-    if (outcome.status === "failed") {
-      const current = await t.tx.getRun(run.executionId, run.seq);
-      return current
-        ? this.failRun(t, { ...current, attempt: run.attempt, traversal: run.traversal }, outcome.error, {})
-        : false;
-    }
-    const ended = await t.tx.updateRun(guard, {
-      status: outcome.status,
-      output: outcome.status === "succeeded" ? outcome.output : null,
-      finishedAt: t.now,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-    });
-    if (!ended) return false;
-    if (ended.kind === RunKind.end) {
-      const execution = await t.tx.getExecution(ended.executionId);
-      if (execution) await endExecution(t, execution, "succeeded", ended.output);
-      return true;
-    }
-    await propagateEnd(t, ended);
-    return true;
-  }
-
-  /** Fails one attempt: retrying while attempts remain and the error is retryable, else failed. */
-  private async failRun(
-    t: Transition,
-    run: TaskRunRecord,
-    error: TaskError,
-    reapGuard: { leaseExpiresBefore?: number; deadlineBefore?: number },
-  ): Promise<boolean> {
-    const guard = {
-      executionId: run.executionId,
-      seq: run.seq,
-      status: ["running", "waiting"] as const,
-      attempt: run.attempt,
-      traversal: run.traversal,
-      ...reapGuard,
-    };
-    if (error.retryable && run.attempt < run.maxAttempts && run.kind !== RunKind.end) {
-      const { spec } = await this.specs.get(t.tx, run.executionId);
-      const policy = spec.tasks[run.task]?.retry;
-      const delay = policy ? retryDelay(policy, run.attempt, this.random) : 0;
-      const retrying = await t.tx.updateRun(guard, {
-        status: "retrying",
-        error,
-        runAfter: t.now + delay,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        tokenHash: null,
-        deadline: null,
-      });
-      if (retrying)
-        t.runEvent(EventType.taskRetrying, retrying, { error, data: { runAfter: t.now + delay } });
-      return retrying !== null;
-    }
-    const failed = await t.tx.updateRun(guard, {
-      status: "failed",
-      error,
-      finishedAt: t.now,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-    });
-    if (!failed) return false;
-    if (failed.kind === RunKind.end) {
-      const execution = await t.tx.getExecution(failed.executionId);
-      if (execution) {
-        const failure = {
-          type: error.type,
-          message: `the workflow output could not be computed: ${error.message}`,
-        };
-        await t.tx.recordFailure(execution.id, failure);
-        await compensate(t, execution, "failed", failure);
-      }
-      return true;
-    }
-    await propagateEnd(t, failed);
-    return true;
-  }
-
   /** Runs `fn` in one transaction and publishes its events once it committed. */
   private async step(now: number, fn: (t: Transition) => Promise<void>): Promise<StepResult> {
     const result = await this.store.transaction(async (tx: StoreTx) => {
-      const t = Object.assign(new Transition(tx, now, this.specs), {
+      const t = Object.assign(new Transition(tx, now, this.specs, this.random), {
         applied: 0,
         claimed: [] as TaskRunRecord[],
       });
@@ -526,30 +444,4 @@ export class Engine {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-}
-
-/** `weft start NAME` or `POST /v1/executions` named a workflow no one registered. */
-export class WorkflowNotFoundError extends WeftError {
-  constructor(
-    readonly workflow: string,
-    readonly version?: number,
-  ) {
-    super(
-      "WORKFLOW_NOT_FOUND",
-      `Workflow "${workflow}"${version === undefined ? "" : ` version ${version}`} is not registered: register it with 'weft start FILE' or POST /v1/workflows.`,
-    );
-  }
-}
-
-/** A definition registered under a version that already holds another one. */
-export class WorkflowVersionConflictError extends WeftError {
-  constructor(
-    readonly workflow: string,
-    readonly version: number,
-  ) {
-    super(
-      "WORKFLOW_VERSION_CONFLICT",
-      `Workflow "${workflow}" version ${version} is already registered with a different definition: give the new one another version.`,
-    );
-  }
 }

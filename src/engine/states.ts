@@ -42,6 +42,7 @@ export const EXECUTION_TRANSITIONS: readonly Transition<ExecutionStatus>[] = [
   ["compensating", "failed", "every undo ended after a failure or a timeout"],
   ["compensating", "cancelled", "every undo ended after a cancel"],
   ["pending", "cancelled", "cancelled before it started"],
+  ["failed", "running", "an operator retried a failed task"],
 ];
 
 /** Every allowed task-run transition, with the reason it happens. */
@@ -64,6 +65,9 @@ export const TASK_TRANSITIONS: readonly Transition<TaskStatus>[] = [
   ["retrying", "cancelled", "its execution was cancelled or timed out"],
   ["running", "cancelled", "its execution was cancelled or timed out"],
   ["waiting", "cancelled", "its execution was cancelled or timed out"],
+  ["failed", "ready", "an operator retried it"],
+  ["skipped", "blocked", "an operator retried the failed task that skipped it"],
+  ["cancelled", "blocked", "an operator retried the failed task that cancelled it"],
 ];
 
 const TERMINAL_TASK = new Set<TaskStatus>(["succeeded", "failed", "skipped", "cancelled"]);

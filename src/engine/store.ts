@@ -134,6 +134,10 @@ export type RunPatch = Partial<
     | "error"
     | "startedAt"
     | "finishedAt"
+    | "maxAttempts"
+    | "pending"
+    | "failedPredecessors"
+    | "skippedPredecessors"
   >
 >;
 
@@ -159,6 +163,8 @@ export const EventType = {
   executionFailed: "execution:failed",
   executionCancelled: "execution:cancelled",
   executionCompensating: "execution:compensating",
+  /** An operator retried a failed task: the execution runs again. */
+  executionRetried: "execution:retried",
   taskReady: "task:ready",
   taskSkipped: "task:skipped",
   taskStarted: "task:started",

@@ -63,6 +63,7 @@ export class Transition {
     readonly tx: StoreTx,
     readonly now: number,
     readonly specs: SpecCache,
+    readonly random: () => number = Math.random,
   ) {}
 
   event(event: Omit<ExecutionEvent, "at">): void {

@@ -36,7 +36,10 @@ describe("the passive engine through the sync runner", () => {
 
   it("passes data through expressions in `with` (implicit dependencies)", async () => {
     const rt = await runtime();
-    const flow = workflow("exprs", { inputs: { n: { type: "number", default: 4 } }, output: "${{ tasks.say.output }}" })
+    const flow = workflow("exprs", {
+      inputs: { n: { type: "number", default: 4 } },
+      output: "${{ tasks.say.output }}",
+    })
       .task("make", { action: "noop", with: { value: "${{ inputs.n * 2 }}" } })
       .task("say", { action: "echo", with: { message: "value is ${{ tasks.make.output.value }}" } });
     const execution = await rt.run(flow, { n: 5 });
@@ -46,17 +49,28 @@ describe("the passive engine through the sync runner", () => {
   it("retries with backoff until an attempt succeeds, and fails when attempts run out", async () => {
     const rt = await runtime();
     const flaky = (until: number, attempts: number) =>
-      workflow("flaky").task("t", { action: "fail", with: { untilAttempt: until }, retry: { attempts, backoff: "10ms" } });
+      workflow("flaky").task("t", {
+        action: "fail",
+        with: { untilAttempt: until },
+        retry: { attempts, backoff: "10ms" },
+      });
     const ok = await rt.run(flaky(3, 3));
     expect(ok.status).toBe("succeeded");
     const runs = await rt.store.listRuns(ok.id);
-    expect(runs.find((r) => r.task === "t")).toMatchObject({ status: "succeeded", attempt: 3, output: { attempt: 3 } });
+    expect(runs.find((r) => r.task === "t")).toMatchObject({
+      status: "succeeded",
+      attempt: 3,
+      output: { attempt: 3 },
+    });
     const events = await rt.store.listEvents(ok.id);
     expect(eventIds(events, "task:retrying", "t")).toHaveLength(2);
 
     const bad = await rt.run(flaky(3, 2));
     expect(bad.status).toBe("failed");
-    expect((await rt.store.listRuns(bad.id)).find((r) => r.task === "t")).toMatchObject({ status: "failed", attempt: 2 });
+    expect((await rt.store.listRuns(bad.id)).find((r) => r.task === "t")).toMatchObject({
+      status: "failed",
+      attempt: 2,
+    });
     expect(bad.error).toMatchObject({ task: "t" });
   });
 
@@ -68,7 +82,9 @@ describe("the passive engine through the sync runner", () => {
       retry: { attempts: 3, backoff: "60ms", factor: 2 },
     });
     const execution = await rt.run(flow);
-    const started = (await rt.store.listEvents(execution.id)).filter((e) => e.type === "task:started").map((e) => e.at);
+    const started = (await rt.store.listEvents(execution.id))
+      .filter((e) => e.type === "task:started")
+      .map((e) => e.at);
     expect(started).toHaveLength(3);
     // Equal jitter: each delay is at least half the nominal one (60 ms, then 120 ms).
     expect(started[1]! - started[0]!).toBeGreaterThanOrEqual(30);
@@ -77,7 +93,11 @@ describe("the passive engine through the sync runner", () => {
 
   it("stops retrying on an error marked retryable: false", async () => {
     const rt = await runtime();
-    const flow = workflow("final").task("t", { action: "fail", with: { message: "card declined", retryable: false }, retry: { attempts: 5, backoff: "1ms" } });
+    const flow = workflow("final").task("t", {
+      action: "fail",
+      with: { message: "card declined", retryable: false },
+      retry: { attempts: 5, backoff: "1ms" },
+    });
     const execution = await rt.run(flow);
     expect(execution.status).toBe("failed");
     const run = (await rt.store.listRuns(execution.id)).find((r) => r.task === "t")!;
@@ -110,7 +130,10 @@ describe("the passive engine through the sync runner", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(lateResults).toBe(2);
     // The late results changed nothing.
-    expect((await rt.store.listRuns(execution.id)).find((r) => r.task === "stubborn")).toMatchObject({ status: "failed", output: null });
+    expect((await rt.store.listRuns(execution.id)).find((r) => r.task === "stubborn")).toMatchObject({
+      status: "failed",
+      output: null,
+    });
   });
 
   it("skips a task whose `when` is false, and the skip propagates under all_success", async () => {
@@ -121,9 +144,17 @@ describe("the passive engine through the sync runner", () => {
       .task("always", { action: "noop", after: "next", trigger: "all_done" });
     const skipped = await rt.run(flow);
     expect(skipped.status).toBe("succeeded");
-    expect(statuses(await rt.store.listRuns(skipped.id))).toEqual({ gate: "skipped", next: "skipped", always: "succeeded" });
+    expect(statuses(await rt.store.listRuns(skipped.id))).toEqual({
+      gate: "skipped",
+      next: "skipped",
+      always: "succeeded",
+    });
     const ran = await rt.run(flow, { go: true });
-    expect(statuses(await rt.store.listRuns(ran.id))).toEqual({ gate: "succeeded", next: "succeeded", always: "succeeded" });
+    expect(statuses(await rt.store.listRuns(ran.id))).toEqual({
+      gate: "succeeded",
+      next: "succeeded",
+      always: "succeeded",
+    });
   });
 
   it("runs any_failed handlers and all_done tasks after a failure, then fails the execution", async () => {
@@ -148,10 +179,15 @@ describe("the passive engine through the sync runner", () => {
 
   it("skips any_failed handlers when nothing failed", async () => {
     const rt = await runtime();
-    const flow = workflow("no-failure").task("ok", { action: "noop" }).task("on_failure", { action: "noop", after: "ok", trigger: "any_failed" });
+    const flow = workflow("no-failure")
+      .task("ok", { action: "noop" })
+      .task("on_failure", { action: "noop", after: "ok", trigger: "any_failed" });
     const execution = await rt.run(flow);
     expect(execution.status).toBe("succeeded");
-    expect(statuses(await rt.store.listRuns(execution.id))).toEqual({ ok: "succeeded", on_failure: "skipped" });
+    expect(statuses(await rt.store.listRuns(execution.id))).toEqual({
+      ok: "succeeded",
+      on_failure: "skipped",
+    });
   });
 
   it("lets the execution succeed when a task with allowFailure fails", async () => {
@@ -211,16 +247,24 @@ describe("the passive engine through the sync runner", () => {
     const rt = await createRuntime({ store, pollMs: 20 });
     const flow = workflow("approval", { output: "${{ tasks.approve.output }}" })
       .task("approve", { action: "delegate", timeout: "10s" })
-      .task("after", { action: "echo", after: "approve", with: { message: "approved by ${{ tasks.approve.output.by }}" } });
+      .task("after", {
+        action: "echo",
+        after: "approve",
+        with: { message: "approved by ${{ tasks.approve.output.by }}" },
+      });
     let id = "";
     const running = rt.run(flow, {}, { onStarted: (e) => (id = e.id) });
     let waiting = false;
     for (let i = 0; i < 100 && !waiting; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
-      waiting = id !== "" && (await store.listRuns(id)).some((r) => r.task === "approve" && r.status === "waiting");
+      waiting =
+        id !== "" && (await store.listRuns(id)).some((r) => r.task === "approve" && r.status === "waiting");
     }
     expect(waiting).toBe(true);
-    const result = await rt.engine.settleWaiting(id, "approve", { status: "succeeded", output: { by: "ada" } });
+    const result = await rt.engine.settleWaiting(id, "approve", {
+      status: "succeeded",
+      output: { by: "ada" },
+    });
     expect(result?.applied).toBe(1);
     const execution = await running;
     expect(execution.status).toBe("succeeded");
@@ -258,7 +302,25 @@ describe("the passive engine through the sync runner", () => {
     const rt = await runtime();
     const flow = workflow("typed", { inputs: { n: { type: "number" } } }).task("t", { action: "noop" });
     await expect(rt.run(flow, {})).rejects.toThrow('Missing required input "n"');
-    await expect(rt.run(flow, { n: "x" })).rejects.toThrow('Input "n" must be of type number, got string "x".');
+    await expect(rt.run(flow, { n: "x" })).rejects.toThrow(
+      'Input "n" must be of type number, got string "x".',
+    );
     await expect(rt.run(flow, { n: 1, m: 2 })).rejects.toThrow('Unknown input "m"');
+  });
+  it("retries a failed task by hand: its skipped successors and the execution run again", async () => {
+    const rt = await runtime();
+    const flow = workflow("manual-retry", { output: "${{ tasks.after.output }}" })
+      .task("flaky", { action: "fail", with: { untilAttempt: 2 } })
+      .task("after", { action: "echo", after: "flaky", with: { message: "done" } });
+    const failed = await rt.run(flow);
+    expect(failed.status).toBe("failed");
+    expect(statuses(await rt.store.listRuns(failed.id))).toEqual({ flaky: "failed", after: "skipped" });
+    await rt.engine.retryTask(failed.id, "flaky");
+    const resumed = await rt.resume(failed.id);
+    expect(resumed).toMatchObject({ status: "succeeded", output: "done", error: null, failures: 0 });
+    expect(statuses(await rt.store.listRuns(failed.id))).toEqual({ flaky: "succeeded", after: "succeeded" });
+    await expect(rt.engine.retryTask(failed.id, "flaky")).rejects.toThrow(
+      "only a failed or running execution",
+    );
   });
 });

@@ -1,0 +1,34 @@
+import { WeftError } from "../shared/errors.js";
+
+/** `weft start NAME` or `POST /v1/executions` named a workflow no one registered. */
+export class WorkflowNotFoundError extends WeftError {
+  constructor(
+    readonly workflow: string,
+    readonly version?: number,
+  ) {
+    super(
+      "WORKFLOW_NOT_FOUND",
+      `Workflow "${workflow}"${version === undefined ? "" : ` version ${version}`} is not registered: register it with 'weft start FILE' or POST /v1/workflows.`,
+    );
+  }
+}
+
+/** A definition registered under a version that already holds another one. */
+export class WorkflowVersionConflictError extends WeftError {
+  constructor(
+    readonly workflow: string,
+    readonly version: number,
+  ) {
+    super(
+      "WORKFLOW_VERSION_CONFLICT",
+      `Workflow "${workflow}" version ${version} is already registered with a different definition: give the new one another version.`,
+    );
+  }
+}
+
+/** An operation that the execution's or task's current state does not allow (HTTP 409). */
+export class StateConflictError extends WeftError {
+  constructor(message: string) {
+    super("STATE_CONFLICT", message);
+  }
+}

@@ -1,0 +1,44 @@
+import type { WorkflowSpec } from "../definition/spec.js";
+import { WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
+import type { Store, WorkflowRecord } from "./store.js";
+
+function sameSpec(record: WorkflowRecord | undefined, spec: WorkflowSpec): boolean {
+  return record !== undefined && JSON.stringify(record.spec) === JSON.stringify(spec);
+}
+
+/**
+ * Registers a workflow definition. A spec with a `version` is stored under it (the same
+ * definition again is a no-op; another definition under a taken version is refused); without
+ * one, it becomes the next version unless it equals the latest.
+ *
+ * @example
+ * const { name, version } = await registerWorkflow(store, spec, Date.now());
+ */
+export async function registerWorkflow(
+  store: Store,
+  spec: WorkflowSpec,
+  now: number,
+): Promise<WorkflowRecord> {
+  return store.transaction(async (tx) => {
+    if (spec.version !== undefined) {
+      const existing = await tx.getWorkflow(spec.name, spec.version);
+      if (existing && sameSpec(existing, spec)) return existing;
+      if (existing) throw new WorkflowVersionConflictError(spec.name, spec.version);
+      const record = { name: spec.name, version: spec.version, spec, createdAt: now };
+      await tx.insertWorkflow(record);
+      return record;
+    }
+    const latest = await tx.getWorkflow(spec.name);
+    if (latest && sameSpec(latest, spec)) return latest;
+    const record = { name: spec.name, version: (latest?.version ?? 0) + 1, spec, createdAt: now };
+    await tx.insertWorkflow(record);
+    return record;
+  });
+}
+
+/** The registered workflow `name` (its highest version unless `version` is given). */
+export async function getWorkflow(store: Store, name: string, version?: number): Promise<WorkflowRecord> {
+  const record = await store.transaction(async (tx) => tx.getWorkflow(name, version));
+  if (!record) throw new WorkflowNotFoundError(name, version);
+  return record;
+}
