@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   onEvents?: EngineOptions["onEvents"];
   /** How often a waiting runner looks at the store for other processes' writes. Default 250 ms. */
   pollMs?: number;
+  /** Where third parties reach the HTTP API: the base of delegate callback URLs. Default: $WEFT_PUBLIC_URL. */
+  publicUrl?: string;
 }
 
 export interface RunOptions {
@@ -84,6 +86,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const engine = new Engine(store, { leaseMs: options.leaseMs, onEvents: options.onEvents });
   const logger = options.logger ?? silentLogger;
   const owner = ownerName("runner");
+  const publicUrl = options.publicUrl ?? process.env.WEFT_PUBLIC_URL;
 
   async function drive(
     executionId: string,
@@ -100,6 +103,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       executionId,
       logger,
       pollMs: options.pollMs,
+      publicUrl,
       loadWorkflow: async (id) => {
         const execution = await store.getExecution(id);
         if (!execution) throw new ExecutionNotFoundError(id);
@@ -158,6 +162,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         concurrency: workerOptions.concurrency ?? options.concurrency,
         logger,
         pollMs: options.pollMs,
+        publicUrl,
         loadWorkflow: async (id) => {
           const execution = await store.getExecution(id);
           if (!execution) throw new ExecutionNotFoundError(id);

@@ -44,6 +44,8 @@ export interface TaskRunnerDeps {
   engine: Engine;
   logger: Logger;
   readResults: ResultsReader;
+  /** Where third parties reach the HTTP API (`--public-url`): the base of callback URLs. */
+  publicUrl?: string;
 }
 
 /** Raised into an attempt's signal when its timeout passes. */
@@ -96,14 +98,14 @@ export async function runAttempt(
       return { run, status: "skipped" };
     }
     const action = isUndo ? task.undo!.action : task.action;
+    if (action === "delegate" && !isUndo) {
+      await startWaiting(deps, run, task.with, scope);
+      return null;
+    }
     const args = (await evaluateTemplate(isUndo ? task.undo!.with : task.with, scope)) as Record<
       string,
       unknown
     >;
-    if (action === "delegate" && !isUndo) {
-      await deps.engine.wait(run);
-      return null;
-    }
     const ctx: ActionContext = {
       get signal() {
         return abort.signal;
@@ -125,6 +127,77 @@ export async function runAttempt(
     return { run, status: "failed", error: toTaskError(thrown) };
   }
 }
+
+/** What a waiting delegate hands to a third party, in expressions as `callback`. */
+export interface CallbackLinks {
+  token: string;
+  url?: string;
+  failUrl?: string;
+  heartbeatUrl?: string;
+}
+
+export function callbackLinks(token: string, publicUrl?: string): CallbackLinks {
+  if (!publicUrl) return { token };
+  const base = `${publicUrl.replace(/\/+$/, "")}/v1/callbacks/${token}`;
+  return { token, url: `${base}/complete`, failUrl: `${base}/fail`, heartbeatUrl: `${base}/heartbeat` };
+}
+
+/**
+ * A delegate starts waiting (its token is stored, hashed, in the same step), then its `with` is
+ * evaluated with `callback` in scope and `with.notify`, when given, is sent to the third party.
+ * A notify that keeps failing fails the attempt, so the retry policy hands out a new token.
+ */
+async function startWaiting(
+  deps: TaskRunnerDeps,
+  run: TaskRunRecord,
+  args: Record<string, unknown>,
+  scope: ExpressionScope,
+): Promise<void> {
+  const waiting = await deps.engine.wait(run);
+  if (!waiting || args.notify === undefined) return;
+  const callback = callbackLinks(waiting.token, deps.publicUrl);
+  void (async () => {
+    try {
+      const request = (await evaluateTemplate(args.notify, {
+        ...scope,
+        callback,
+      } as ExpressionScope)) as Record<string, unknown>;
+      await sendNotify(request, deps.logger);
+    } catch (error) {
+      const message = `notify failed: ${error instanceof Error ? error.message : String(error)}`;
+      deps.logger.warn(`${run.task}: ${message}`);
+      await deps.engine.failByToken(waiting.token, { type: "NotifyFailed", message, retryable: true });
+    }
+  })();
+}
+
+/** Sends a delegate's notify request with the http action, retrying retryable failures. */
+async function sendNotify(request: Record<string, unknown>, logger: Logger): Promise<void> {
+  const http = getAction("http")!;
+  const controller = new AbortController();
+  const ctx = {
+    executionId: "",
+    task: "notify",
+    attempt: 1,
+    idempotencyKey: "",
+    signal: controller.signal,
+    logger,
+    inputs: {},
+    baseDir: ".",
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await http(request, { ...ctx, attempt });
+      return;
+    } catch (error) {
+      const retryable = toTaskError(error).retryable;
+      if (!retryable || attempt >= NOTIFY_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+const NOTIFY_ATTEMPTS = 5;
 
 function functionBody(workflow: LoadedWorkflow, run: TaskRunRecord, results: Map<string, TaskResult>) {
   const fn = workflow.functions?.get(run.task);

@@ -33,6 +33,8 @@ export interface WorkerOptions {
   pollMs?: number;
   /** How often the worker reaps expired leases and deadlines. Default 1000 ms. */
   reapEveryMs?: number;
+  /** The base of delegate callback URLs (`--public-url`). */
+  publicUrl?: string;
   /** Called after every transaction that ended executions. */
   onEnded?: (executionIds: readonly string[]) => void;
 }
@@ -220,6 +222,7 @@ export class Worker {
         {
           engine: this.options.engine,
           logger: this.options.logger,
+          publicUrl: this.options.publicUrl,
           readResults: (r, names) => this.readResults(r, names, workflow.layout),
         },
         run,
