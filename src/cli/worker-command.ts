@@ -50,6 +50,9 @@ export function registerWorker(program: Command, io: CliIO): void {
       const graceMs = parseDuration(options.grace);
       if (graceMs === undefined)
         throw new InvalidInputError(`--grace must be a duration like 30s, got "${options.grace}".`);
+      const leaseMs = parseDuration(options.lease);
+      if (leaseMs === undefined || leaseMs < 100)
+        throw new InvalidInputError(`--lease must be a duration of at least 100ms, got "${options.lease}".`);
       const concurrency = parseConcurrency(options.concurrency) ?? 8;
       const url = storeUrl(options, io);
       const runtime = await createRuntime({

@@ -132,11 +132,11 @@ export class Worker {
         this.remember(outcomes, step.appliedOutcomes);
         for (const run of step.claimed) this.dispatch(run);
         if (step.ended.length > 0) this.ended(step.ended);
-        // A claim that got fewer runs than it asked for emptied the queue for now.
-        claimable = claim
-          ? step.claimed.length >= claim.limit || step.ready.length > 0
-          : claimable || outcomes.length > 0;
-        if (outcomes.length > 0 && !claim) claimable = true;
+        // A claim that got fewer runs than it asked for emptied the queue for now; without a
+        // claim (every slot busy), what was just settled may have made runs ready.
+        claimable = claim ? step.claimed.length >= claim.limit || step.ready.length > 0 : true;
+        // A busy worker reaps too: otherwise a fleet at full load would never notice a dead peer.
+        if (await this.reapIfDue()) claimable = true;
         continue;
       }
       if (this.stopping && this.inflight.size === 0) break;
@@ -145,15 +145,23 @@ export class Worker {
     }
   }
 
-  private async idle(): Promise<void> {
+  /**
+   * The watchdog's share of this worker: every `reapEveryMs`, whether busy or idle, it fails
+   * expired leases and deadlines (a compare-and-set: workers reaping at once do no harm).
+   * Answers true when it changed something.
+   */
+  private async reapIfDue(): Promise<boolean> {
     const now = Date.now();
+    if (now - this.lastReap < (this.options.reapEveryMs ?? 1000)) return false;
+    this.lastReap = now;
+    const reaped = await this.options.engine.reap();
+    if (reaped.ended.length > 0) this.ended(reaped.ended);
+    return reaped.reaped > 0 || reaped.ready.length > 0 || reaped.ended.length > 0;
+  }
+
+  private async idle(): Promise<void> {
     const reapEvery = this.options.reapEveryMs ?? 1000;
-    if (now - this.lastReap >= reapEvery) {
-      this.lastReap = now;
-      const reaped = await this.options.engine.reap();
-      if (reaped.ended.length > 0) this.ended(reaped.ended);
-      if (reaped.reaped > 0 || reaped.ready.length > 0) return;
-    }
+    if (await this.reapIfDue()) return;
     let delay = Math.min(this.options.pollMs ?? 250, reapEvery);
     // With every slot busy only our own runs can wake us: no need to look at the store.
     if (this.inflight.size < this.concurrency) {
