@@ -33,6 +33,7 @@ export function registerWorker(program: Command, io: CliIO): void {
       .description("run tasks of every execution in the store until stopped (SIGTERM or SIGINT)")
       .option("--concurrency <n>", "task runs at once (default 8)")
       .option("--workflows <dir>", "where relative js modules resolve (default: the working directory)")
+      .option("--lease <duration>", "how long a claimed task stays this worker's without a heartbeat", "30s")
       .option(
         "--grace <duration>",
         "on SIGTERM, how long running tasks may finish before they are released",
@@ -44,6 +45,7 @@ export function registerWorker(program: Command, io: CliIO): void {
       store?: string;
       concurrency?: string;
       workflows?: string;
+      lease: string;
       grace: string;
       quiet?: boolean;
     }) => {
