@@ -27,7 +27,11 @@ function count(spec: WorkflowSpec): number {
   return Object.keys(spec.tasks).length;
 }
 
-async function runOn(storeUrl: string, spec: WorkflowSpec, concurrency = 64): Promise<{ ms: number; status: string }> {
+async function runOn(
+  storeUrl: string,
+  spec: WorkflowSpec,
+  concurrency = 64,
+): Promise<{ ms: number; status: string }> {
   const store: Store = await openStore(storeUrl);
   const runtime = await createRuntime({ store, concurrency });
   let status = "";
@@ -69,7 +73,9 @@ const us = (ms: number, tasks: number) => `${((ms * 1000) / tasks).toFixed(1)} Â
 async function main(): Promise<void> {
   console.log(`weft bench: node ${process.version}, ${process.platform}/${process.arch}\n`);
   const graph = await benchGraphReduce();
-  console.log(`graph: transitive reduction of ${graph.nodes} nodes / ${graph.edges} edges: ${graph.ms.toFixed(0)} ms (reference: topological order ${graph.referenceMs.toFixed(1)} ms)\n`);
+  console.log(
+    `graph: transitive reduction of ${graph.nodes} nodes / ${graph.edges} edges: ${graph.ms.toFixed(0)} ms (reference: topological order ${graph.referenceMs.toFixed(1)} ms)\n`,
+  );
 
   const fan = fanOut(10_000);
   await plainExecutor(fan); // warm-up
@@ -77,7 +83,9 @@ async function main(): Promise<void> {
   const plainRate = (count(fan) / plainMs) * 1000;
   const commit = sqliteCommitRate();
   console.log(`reference: plain topological executor, no store, fan-out 10,000: ${fmt(plainRate)} tasks/s`);
-  console.log(`reference: SQLite one-row UPDATE commits (WAL, synchronous=NORMAL): ${fmt(commit.perSecond)} commits/s\n`);
+  console.log(
+    `reference: SQLite one-row UPDATE commits (WAL, synchronous=NORMAL): ${fmt(commit.perSecond)} commits/s\n`,
+  );
 
   const workloads: [string, WorkflowSpec][] = [
     ["chain 1,000", chain(1_000)],
@@ -92,8 +100,12 @@ async function main(): Promise<void> {
     const memRate = (tasks / memory.ms) * 1000;
     const sqlRate = (tasks / sqlite.ms) * 1000;
     console.log(`${label}:`);
-    console.log(`  memory: ${fmt(memRate)} tasks/s, ${us(memory.ms, tasks)} (${((memRate / plainRate) * 100).toFixed(0)}% of the plain executor)`);
-    console.log(`  sqlite: ${fmt(sqlRate)} tasks/s, ${us(sqlite.ms, tasks)} (${((sqlRate / commit.perSecond) * 100).toFixed(0)}% of the commit rate)`);
+    console.log(
+      `  memory: ${fmt(memRate)} tasks/s, ${us(memory.ms, tasks)} (${((memRate / plainRate) * 100).toFixed(0)}% of the plain executor)`,
+    );
+    console.log(
+      `  sqlite: ${fmt(sqlRate)} tasks/s, ${us(sqlite.ms, tasks)} (${((sqlRate / commit.perSecond) * 100).toFixed(0)}% of the commit rate)`,
+    );
   }
 
   console.log("\nper-task overhead by execution size (fan-out/fan-in):");
@@ -103,7 +115,9 @@ async function main(): Promise<void> {
     const memory = await runOn("memory:", spec);
     const rss = process.memoryUsage().rss;
     const sqlite = await runOn(sqliteUrl(), spec);
-    console.log(`  ${fmt(n)} tasks: memory ${us(memory.ms, count(spec))}, sqlite ${us(sqlite.ms, count(spec))}; rss ${fmt(rss / 2 ** 20)} MB (was ${fmt(before / 2 ** 20)} MB)`);
+    console.log(
+      `  ${fmt(n)} tasks: memory ${us(memory.ms, count(spec))}, sqlite ${us(sqlite.ms, count(spec))}; rss ${fmt(rss / 2 ** 20)} MB (was ${fmt(before / 2 ** 20)} MB)`,
+    );
   }
 }
 

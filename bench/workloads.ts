@@ -2,7 +2,15 @@
 import { DEFAULT_RETRY, type TaskSpec, type WorkflowSpec } from "../src/definition/spec.js";
 
 function task(dependsOn: string[]): TaskSpec {
-  return { action: "noop", with: {}, dependsOn, after: dependsOn, trigger: "all_success", allowFailure: false, retry: { ...DEFAULT_RETRY } };
+  return {
+    action: "noop",
+    with: {},
+    dependsOn,
+    after: dependsOn,
+    trigger: "all_success",
+    allowFailure: false,
+    retry: { ...DEFAULT_RETRY },
+  };
 }
 
 function spec(name: string, tasks: Record<string, TaskSpec>): WorkflowSpec {
@@ -40,7 +48,9 @@ export function layered(n: number, layers = 100, seed = 42): WorkflowSpec {
   for (let layer = 0; layer < layers; layer++) {
     for (let i = 0; i < width && layer * width + i < n; i++) {
       const deps = new Set<string>();
-      if (layer > 0) for (let k = 0; k < 1 + Math.floor(random() * 3); k++) deps.add(`l${layer - 1}_${Math.floor(random() * width)}`);
+      if (layer > 0)
+        for (let k = 0; k < 1 + Math.floor(random() * 3); k++)
+          deps.add(`l${layer - 1}_${Math.floor(random() * width)}`);
       tasks[`l${layer}_${i}`] = task([...deps].filter((d) => d in tasks));
     }
   }

@@ -65,7 +65,7 @@ export function registerWorker(program: Command, io: CliIO): void {
       const name = ownerName("worker");
       const worker = runtime.startWorker({
         concurrency,
-        workflowsDir: resolve(io.cwd, options.workflows ?? "."),
+        workflowsDir: options.workflows === undefined ? undefined : resolve(io.cwd, options.workflows),
         name,
       });
       io.stderr(`worker ${name} started: ${concurrency} slot(s) on ${url.replace(/\/\/[^@/]*@/, "//")}\n`);

@@ -50,6 +50,8 @@ export interface StepResult {
   claimed: TaskRunRecord[];
   /** Executions that reached a terminal status. */
   ended: string[];
+  /** Attempts failed by the watchdog (reap, abandon). */
+  reaped: number;
 }
 
 export interface ClaimOptions {
@@ -167,11 +169,13 @@ export class Engine {
   async settle(outcomes: readonly Outcome[], claim?: ClaimOptions): Promise<StepResult> {
     const now = this.clock.now();
     return this.step(now, async (t) => {
-      for (const outcome of outcomes) {
-        const applied = await applyOutcome(t, outcome);
-        t.appliedOutcomes.push(applied);
-        if (applied) t.applied += 1;
-      }
+      // Rows are locked in a stable order across concurrent batches (fewer deadlocks on PostgreSQL);
+      // appliedOutcomes still follows the caller's order.
+      const order = outcomes.map((_, i) => i).sort((a, b) => compareRuns(outcomes[a]!.run, outcomes[b]!.run));
+      const applied = new Array<boolean>(outcomes.length).fill(false);
+      for (const i of order) applied[i] = await applyOutcome(t, outcomes[i]!);
+      t.appliedOutcomes.push(...applied);
+      t.applied += applied.filter(Boolean).length;
       if (claim) await this.claimInto(t, claim);
     });
   }
@@ -266,9 +270,11 @@ export class Engine {
   /** Renews the leases of runs a worker still holds; answers the refs it lost. */
   async heartbeat(runs: readonly RunRef[]): Promise<RunRef[]> {
     const now = this.clock.now();
-    const lost: RunRef[] = [];
-    await this.store.transaction(async (tx) => {
-      for (const run of runs) {
+    // What a transaction collects lives inside it: a store may run it again after a conflict.
+    return this.store.transaction(async (tx) => {
+      const lost = new Set<RunRef>();
+      // Locked in a stable order; answered in the caller's.
+      for (const run of [...runs].sort(compareRuns)) {
         const renewed = await tx.updateRun(
           {
             executionId: run.executionId,
@@ -279,10 +285,10 @@ export class Engine {
           },
           { leaseExpiresAt: now + this.leaseMs },
         );
-        if (!renewed) lost.push(run);
+        if (!renewed) lost.add(run);
       }
+      return runs.filter((run) => lost.has(run));
     });
-    return lost;
   }
 
   /**
@@ -311,9 +317,8 @@ export class Engine {
    * attempts whose lease expired (the worker died) or whose delegate deadline passed, and fails
    * executions whose workflow timeout passed, running their undos.
    */
-  async reap(now = this.clock.now(), limit = 500): Promise<StepResult & { reaped: number }> {
-    let reaped = 0;
-    const result = await this.step(now, async (t) => {
+  async reap(now = this.clock.now(), limit = 500): Promise<StepResult> {
+    return this.step(now, async (t) => {
       for (const run of await t.tx.findExpiredRuns(now, limit)) {
         const lease = run.status === "running";
         const error = lease
@@ -324,7 +329,7 @@ export class Engine {
           : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
         const guard = lease ? { leaseExpiresBefore: now } : { deadlineBefore: now };
         if (await failRun(t, run, error, guard)) {
-          reaped += 1;
+          t.reaped += 1;
           if (lease) t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
         }
       }
@@ -336,7 +341,6 @@ export class Engine {
         });
       }
     });
-    return { ...result, reaped };
   }
 
   /**
@@ -346,8 +350,7 @@ export class Engine {
    */
   async abandon(executionId: string, isGone: (owner: string) => boolean): Promise<number> {
     const now = this.clock.now();
-    let count = 0;
-    await this.step(now, async (t) => {
+    const result = await this.step(now, async (t) => {
       for (const run of await t.tx.listRuns(executionId)) {
         if (run.status !== "running" || !run.leaseOwner || !isGone(run.leaseOwner)) continue;
         const error = timeoutError(
@@ -355,12 +358,12 @@ export class Engine {
           "LeaseExpired",
         );
         if (await failRun(t, run, error, {})) {
-          count += 1;
+          t.reaped += 1;
           t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner });
         }
       }
     });
-    return count;
+    return result.reaped;
   }
 
   /**
@@ -427,6 +430,7 @@ export class Engine {
         claimed: [] as TaskRunRecord[],
       });
       await fn(t);
+      await t.flushFailures();
       if (t.events.length > 0) await tx.appendEvents(t.events);
       return t;
     });
@@ -438,8 +442,13 @@ export class Engine {
       ready: result.ready.filter((run) => !claimedKeys.has(`${run.executionId}/${run.seq}`)),
       claimed: result.claimed,
       ended: [...result.ended],
+      reaped: result.reaped,
     };
   }
+}
+
+function compareRuns(a: RunRef, b: RunRef): number {
+  return a.executionId < b.executionId ? -1 : a.executionId > b.executionId ? 1 : a.seq - b.seq;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

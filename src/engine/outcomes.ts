@@ -87,8 +87,8 @@ export async function failRun(
         type: error.type,
         message: `the workflow output could not be computed: ${error.message}`,
       };
-      await t.tx.recordFailure(execution.id, failure);
-      await compensate(t, execution, "failed", failure);
+      t.recordFailure(execution.id, failure);
+      await compensate(t, t.withFailures(execution), "failed", failure);
     }
     return true;
   }

@@ -55,6 +55,14 @@ export class Transition {
   readonly ended = new Set<string>();
   /** Runs claimed for the caller in this transaction. */
   readonly claimed: TaskRunRecord[] = [];
+  /**
+   * Task failures of this transaction, by execution, written last (see `flushFailures`): the
+   * execution row is then always locked after the sync points, never before, so that two
+   * transactions cannot each hold a lock the other waits for.
+   */
+  private readonly failures = new Map<string, { count: number; first: ExecutionError }>();
+  /** Runs failed by the reaper in this transaction. */
+  reaped = 0;
   /** Reported outcomes that were applied (the others were stale or duplicates). */
   applied = 0;
   readonly appliedOutcomes: boolean[] = [];
@@ -65,6 +73,30 @@ export class Transition {
     readonly specs: SpecCache,
     readonly random: () => number = Math.random,
   ) {}
+
+  recordFailure(executionId: string, error: ExecutionError): void {
+    const pending = this.failures.get(executionId);
+    if (pending) pending.count += 1;
+    else this.failures.set(executionId, { count: 1, first: error });
+  }
+
+  /** The execution as it will be once this transaction's failures are written. */
+  withFailures(execution: ExecutionRecord): ExecutionRecord {
+    const pending = this.failures.get(execution.id);
+    if (!pending) return execution;
+    return {
+      ...execution,
+      failures: execution.failures + pending.count,
+      error: execution.error ?? pending.first,
+    };
+  }
+
+  async flushFailures(): Promise<void> {
+    for (const [executionId, { count, first }] of this.failures) {
+      for (let i = 0; i < count; i++) await this.tx.recordFailure(executionId, first);
+    }
+    this.failures.clear();
+  }
 
   event(event: Omit<ExecutionEvent, "at">): void {
     (event as ExecutionEvent).at = this.now;
@@ -109,7 +141,7 @@ export async function propagateEnd(t: Transition, finished: TaskRunRecord): Prom
         message: `task "${run.task}" failed: ${run.error?.message ?? "unknown error"}`,
         task: run.task,
       };
-      await t.tx.recordFailure(run.executionId, error);
+      t.recordFailure(run.executionId, error);
     }
     if (run.successors.length === 0) continue;
     const failed = run.status === "failed" && !run.allowFailure ? 1 : 0;
@@ -151,8 +183,9 @@ export async function propagateEnd(t: Transition, finished: TaskRunRecord): Prom
 
 /** An internal sync point resolved: the execution's tasks all ended, or its undos all did. */
 async function resolveEnd(t: Transition, endRun: TaskRunRecord): Promise<void> {
-  const execution = await t.tx.getExecution(endRun.executionId);
-  if (!execution || execution.traversal !== endRun.traversal) return;
+  const stored = await t.tx.getExecution(endRun.executionId);
+  if (!stored || stored.traversal !== endRun.traversal) return;
+  const execution = t.withFailures(stored);
   if (endRun.kind === RunKind.undoEnd) {
     await markEndRun(t, endRun);
     await endExecution(t, execution, execution.endStatus ?? "failed");

@@ -6,11 +6,13 @@ import { MemoryStore } from "../stores/memory/memory-store.js";
 export const DEFAULT_STORE_URL = "sqlite:.weft/weft.db";
 
 /**
- * Opens the store a URL names: `memory:`, `sqlite:PATH[?synchronous=full]`. Relative SQLite
- * paths resolve against `cwd`.
+ * Opens the store a URL names: `memory:`, `sqlite:PATH[?synchronous=full]`, or
+ * `postgres://user@host:port/db[?schema=&isolation=&pool=&poll=]` (also `postgresql://`).
+ * Relative SQLite paths resolve against `cwd`.
  *
  * @example
  * const store = await openStore("sqlite:.weft/weft.db");
+ * const shared = await openStore("postgres://weft@db:5432/weft?schema=prod");
  */
 export async function openStore(url: string, cwd = process.cwd()): Promise<Store> {
   if (url === "memory:" || url === "memory") return new MemoryStore();
@@ -21,6 +23,11 @@ export async function openStore(url: string, cwd = process.cwd()): Promise<Store
     const resolved =
       path === ":memory:" ? path : new URL(path, `file://${cwd.endsWith("/") ? cwd : `${cwd}/`}`).pathname;
     return SqliteStore.open(resolved, { synchronous });
+  }
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    // Loaded on demand too: only PostgreSQL users need the driver.
+    const { PostgresStore } = await import("../stores/postgres/postgres-store.js");
+    return PostgresStore.open(url);
   }
   throw new InvalidInputError(
     `Unknown store URL "${url}": use memory:, or sqlite:PATH (for example ${DEFAULT_STORE_URL}).`,

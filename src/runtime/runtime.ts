@@ -154,7 +154,6 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       return drive(executionId, resumeOptions.functions, baseDir);
     },
     startWorker(workerOptions = {}) {
-      const baseDir = workerOptions.workflowsDir ?? options.baseDir ?? process.cwd();
       const worker = new Worker({
         engine,
         store,
@@ -166,6 +165,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         loadWorkflow: async (id) => {
           const execution = await store.getExecution(id);
           if (!execution) throw new ExecutionNotFoundError(id);
+          // The worker's --workflows dir wins; else where `weft start` found the file; else cwd.
+          const baseDir = workerOptions.workflowsDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
           return { spec: execution.spec, input: execution.input, baseDir };
         },
       });

@@ -128,6 +128,7 @@ export class Worker {
                 ready: [],
                 claimed: await this.options.engine.claim(claim!),
                 ended: [],
+                reaped: 0,
               };
         this.remember(outcomes, step.appliedOutcomes);
         for (const run of step.claimed) this.dispatch(run);

@@ -218,7 +218,11 @@ export class MemoryStore implements Store {
       else this.executions.delete(id);
     }
     for (const [id, length] of undo.events) this.events.get(id)!.length = length;
-    for (const [name, length] of undo.workflows) this.workflows.get(name)!.length = length;
+    for (const [name, length] of undo.workflows) {
+      // A name first registered in this transaction goes entirely: listWorkflows reads the last version.
+      if (length === 0) this.workflows.delete(name);
+      else this.workflows.get(name)!.length = length;
+    }
   }
 
   private setExecution(execution: ExecutionRecord): void {

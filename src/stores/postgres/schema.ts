@@ -1,0 +1,321 @@
+/**
+ * The rows of the PostgreSQL schema (see migrations.ts) and their mapping to the Store port's
+ * records. node-postgres already parses json columns, integer arrays and booleans; bigint
+ * columns are parsed to numbers by the pool's type parsers (see postgres-store.ts), as epoch
+ * milliseconds and event ids stay far below 2^53.
+ *
+ * Values bound to json columns are always JSON text made here: node-postgres would otherwise
+ * send a JavaScript array as a PostgreSQL array literal.
+ */
+import type {
+  EventType,
+  ExecutionEvent,
+  ExecutionPatch,
+  ExecutionRecord,
+  RunKind,
+  RunPatch,
+  SyncRule,
+  TaskRunRecord,
+  WorkflowRecord,
+} from "../../engine/store.js";
+import type { ExecutionStatus, TaskStatus } from "../../engine/states.js";
+import type { WorkflowSpec } from "../../definition/spec.js";
+import type { TaskError } from "../../shared/errors.js";
+
+/** An `executions` row; `spec` and `input` are selected only when not cached (see ExecutionCache). */
+export interface ExecutionRow {
+  id: string;
+  workflow: string;
+  version: number | null;
+  spec?: WorkflowSpec;
+  input?: Record<string, unknown>;
+  status: string;
+  traversal: string;
+  output: unknown;
+  error: ExecutionRecord["error"];
+  failures: number;
+  end_status: string | null;
+  deadline: number | null;
+  base_dir: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/**
+ * Statements name their columns rather than `*`: a prepared statement whose result shape
+ * changed fails ("cached plan must not change result type"), so a column added by a later
+ * migration would break processes of the previous version still running beside it.
+ */
+export const RUN_COLUMNS =
+  "execution_id, seq, task, kind, status, traversal, attempt, max_attempts, pending, failed_predecessors, " +
+  "skipped_predecessors, rule, allow_failure, successors, timeout, run_after, lease_owner, lease_expires_at, " +
+  "deadline, token_hash, output, error, started_at, finished_at";
+
+/** RUN_COLUMNS qualified by a table alias (statements that join task_runs to something). */
+export function runColumnsOf(alias: string): string {
+  return RUN_COLUMNS.split(", ")
+    .map((column) => `${alias}.${column}`)
+    .join(", ");
+}
+
+/** Every column of an event. */
+export const EVENT_COLUMNS = "id, execution_id, at, type, payload";
+/** Every column of a workflow. */
+export const WORKFLOW_COLUMNS = "name, version, spec, created_at";
+
+/** The columns of an execution without its immutable JSON (spec, input). */
+export const EXECUTION_STATE_COLUMNS =
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, created_at, updated_at, finished_at";
+
+/** Every column of an execution, spec and input included. */
+export const EXECUTION_COLUMNS =
+  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, " +
+  "base_dir, created_at, updated_at, finished_at";
+
+/** Inserts one execution; its values come from executionValues. */
+export const EXECUTION_INSERT =
+  `INSERT INTO executions (${EXECUTION_COLUMNS}) ` +
+  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+/** The 16 values of EXECUTION_INSERT, JSON columns as JSON text. */
+export function executionValues(e: ExecutionRecord): unknown[] {
+  return [
+    e.id,
+    e.workflow,
+    e.version,
+    JSON.stringify(e.spec),
+    JSON.stringify(e.input ?? {}),
+    e.status,
+    e.traversal,
+    json(e.output),
+    json(e.error),
+    e.failures,
+    e.endStatus,
+    e.deadline,
+    e.baseDir ?? null,
+    e.createdAt,
+    e.updatedAt,
+    e.finishedAt,
+  ];
+}
+
+/** Builds the record from a row and the execution's parsed (cached) spec and input. */
+export function toExecution(
+  row: ExecutionRow,
+  immutable: Pick<ExecutionRecord, "spec" | "input">,
+): ExecutionRecord {
+  return {
+    id: row.id,
+    workflow: row.workflow,
+    version: row.version,
+    spec: immutable.spec,
+    input: immutable.input,
+    status: row.status as ExecutionStatus,
+    traversal: row.traversal,
+    output: row.output ?? null,
+    error: row.error ?? null,
+    failures: row.failures,
+    endStatus: row.end_status as ExecutionRecord["endStatus"],
+    deadline: row.deadline,
+    baseDir: row.base_dir,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+/** A `task_runs` row as node-postgres answers it. */
+export interface TaskRunRow {
+  execution_id: string;
+  seq: number;
+  task: string;
+  kind: string;
+  status: string;
+  traversal: string;
+  attempt: number;
+  max_attempts: number;
+  pending: number;
+  failed_predecessors: number;
+  skipped_predecessors: number;
+  rule: string;
+  allow_failure: boolean;
+  successors: number[];
+  timeout: number | null;
+  run_after: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  deadline: number | null;
+  token_hash: string | null;
+  output: unknown;
+  error: TaskError | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+/**
+ * Inserts any number of runs in one statement with a constant text (so it is prepared once per
+ * connection): one array parameter per column, zipped back into rows by unnest.
+ */
+export const RUNS_INSERT =
+  `INSERT INTO task_runs (${RUN_COLUMNS}) ` +
+  "SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14::integer[], c15, c16, c17, c18, c19, c20, " +
+  "c21::json, c22::json, c23, c24 FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], " +
+  "$6::text[], $7::integer[], $8::integer[], $9::integer[], $10::integer[], $11::integer[], $12::text[], " +
+  "$13::boolean[], $14::text[], $15::bigint[], $16::bigint[], $17::text[], $18::bigint[], $19::bigint[], " +
+  "$20::text[], $21::text[], $22::text[], $23::bigint[], $24::bigint[]) " +
+  "AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21, c22, c23, c24)";
+
+/** The 24 column arrays of RUNS_INSERT. */
+export function runColumns(runs: readonly TaskRunRecord[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 24 }, () => new Array<unknown>(runs.length));
+  runs.forEach((r, i) => {
+    const values = [
+      r.executionId,
+      r.seq,
+      r.task,
+      r.kind,
+      r.status,
+      r.traversal,
+      r.attempt,
+      r.maxAttempts,
+      r.pending,
+      r.failedPredecessors,
+      r.skippedPredecessors,
+      r.rule,
+      r.allowFailure,
+      // An array literal: unnest cannot take an array of arrays of different lengths.
+      `{${r.successors.join(",")}}`,
+      r.timeout,
+      r.runAfter,
+      r.leaseOwner,
+      r.leaseExpiresAt,
+      r.deadline,
+      r.tokenHash,
+      json(r.output),
+      json(r.error),
+      r.startedAt,
+      r.finishedAt,
+    ];
+    for (let c = 0; c < 24; c++) columns[c]![i] = values[c];
+  });
+  return columns;
+}
+
+/** Builds the run record from its row. */
+export function toRun(row: TaskRunRow): TaskRunRecord {
+  return {
+    executionId: row.execution_id,
+    seq: row.seq,
+    task: row.task,
+    kind: row.kind as RunKind,
+    status: row.status as TaskStatus,
+    traversal: row.traversal,
+    attempt: row.attempt,
+    maxAttempts: row.max_attempts,
+    pending: row.pending,
+    failedPredecessors: row.failed_predecessors,
+    skippedPredecessors: row.skipped_predecessors,
+    rule: row.rule as SyncRule,
+    allowFailure: row.allow_failure,
+    successors: row.successors,
+    timeout: row.timeout,
+    runAfter: row.run_after,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at,
+    deadline: row.deadline,
+    tokenHash: row.token_hash,
+    output: row.output ?? null,
+    error: row.error ?? null,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+/** An `events` row: the fields beyond id, execution, time and type travel in `payload`. */
+export interface EventRow {
+  id: number;
+  execution_id: string;
+  at: number;
+  type: string;
+  payload: Partial<ExecutionEvent>;
+}
+
+/** The 4 column arrays of an events insert (execution_id, at, type, payload). */
+export function eventColumns(events: readonly ExecutionEvent[]): unknown[][] {
+  const columns: unknown[][] = [[], [], [], []];
+  for (const event of events) {
+    const { id: _id, executionId, at, type, ...payload } = event;
+    columns[0]!.push(executionId);
+    columns[1]!.push(at);
+    columns[2]!.push(type);
+    columns[3]!.push(JSON.stringify(payload));
+  }
+  return columns;
+}
+
+/** Builds the event from its row, spreading the payload back into its fields. */
+export function toEvent(row: EventRow): ExecutionEvent {
+  return {
+    id: row.id,
+    executionId: row.execution_id,
+    at: row.at,
+    type: row.type as EventType,
+    ...row.payload,
+  };
+}
+
+/** A `workflows` row. */
+export interface WorkflowRow {
+  name: string;
+  version: number;
+  spec: WorkflowSpec;
+  created_at: number;
+}
+
+/** Builds the workflow record from its row. */
+export function toWorkflow(row: WorkflowRow): WorkflowRecord {
+  return { name: row.name, version: row.version, spec: row.spec, createdAt: row.created_at };
+}
+
+/** Where a patch field goes. Typed over every key, so a field added to the port fails to compile here. */
+export interface PatchColumn {
+  column: string;
+  json?: true;
+}
+
+/** The column of every RunPatch field. */
+export const RUN_PATCH_COLUMNS: { readonly [K in keyof Required<RunPatch>]: PatchColumn } = {
+  status: { column: "status" },
+  attempt: { column: "attempt" },
+  runAfter: { column: "run_after" },
+  leaseOwner: { column: "lease_owner" },
+  leaseExpiresAt: { column: "lease_expires_at" },
+  deadline: { column: "deadline" },
+  tokenHash: { column: "token_hash" },
+  output: { column: "output", json: true },
+  error: { column: "error", json: true },
+  startedAt: { column: "started_at" },
+  finishedAt: { column: "finished_at" },
+  maxAttempts: { column: "max_attempts" },
+  pending: { column: "pending" },
+  failedPredecessors: { column: "failed_predecessors" },
+  skippedPredecessors: { column: "skipped_predecessors" },
+};
+
+/** The column of every ExecutionPatch field. */
+export const EXECUTION_PATCH_COLUMNS: { readonly [K in keyof Required<ExecutionPatch>]: PatchColumn } = {
+  status: { column: "status" },
+  output: { column: "output", json: true },
+  error: { column: "error", json: true },
+  failures: { column: "failures" },
+  endStatus: { column: "end_status" },
+  updatedAt: { column: "updated_at" },
+  finishedAt: { column: "finished_at" },
+  traversal: { column: "traversal" },
+};
+
+/** JSON text for a json column; null and undefined are stored as NULL (as the SQLite adapter does). */
+export function json(value: unknown): string | null {
+  return value === null || value === undefined ? null : (JSON.stringify(value) ?? null);
+}

@@ -1,0 +1,157 @@
+/**
+ * The SQLite schema as versioned migrations, applied on open and recorded in
+ * `schema_migrations`. A migration is never edited once released: a change is a new version,
+ * so files written by an older Weft still open (and their executions still resume).
+ *
+ * Names follow the Store port in snake_case: execution, task run, traversal, the sync point
+ * (`pending` and the predecessor counters), the lease, the delegate's token hash.
+ */
+import type Database from "better-sqlite3";
+import { WeftError } from "../../shared/errors.js";
+
+/** One step of the schema. `sql` runs inside the transaction that records it. */
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+const V1_EXECUTIONS = `
+CREATE TABLE executions (
+  id          TEXT PRIMARY KEY,
+  workflow    TEXT NOT NULL,
+  version     INTEGER,
+  spec        TEXT NOT NULL,              -- WorkflowSpec, JSON; never changes within a traversal
+  input       TEXT NOT NULL,              -- JSON
+  status      TEXT NOT NULL,
+  traversal   TEXT NOT NULL,
+  output      TEXT,                       -- JSON
+  error       TEXT,                       -- ExecutionError, JSON
+  failures    INTEGER NOT NULL DEFAULT 0,
+  end_status  TEXT,
+  deadline    INTEGER,
+  base_dir    TEXT,                       -- where the workflow's relative paths resolve
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  finished_at INTEGER
+);
+-- listExecutions: newest first, optionally by status or workflow, paginated by (created_at, id).
+CREATE INDEX executions_newest ON executions (created_at, id);
+CREATE INDEX executions_by_status ON executions (status, created_at, id);
+CREATE INDEX executions_by_workflow ON executions (workflow, created_at, id);
+-- Reaping executions whose workflow timeout passed.
+CREATE INDEX executions_overdue ON executions (deadline) WHERE status = 'running' AND deadline IS NOT NULL;
+`;
+
+const V1_TASK_RUNS = `
+CREATE TABLE task_runs (
+  execution_id         TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+  seq                  INTEGER NOT NULL,
+  task                 TEXT NOT NULL,
+  kind                 TEXT NOT NULL,
+  status               TEXT NOT NULL,
+  traversal            TEXT NOT NULL,
+  attempt              INTEGER NOT NULL,
+  max_attempts         INTEGER NOT NULL,
+  pending              INTEGER NOT NULL,  -- the sync point: predecessors not yet ended
+  failed_predecessors  INTEGER NOT NULL,
+  skipped_predecessors INTEGER NOT NULL,
+  rule                 TEXT NOT NULL,
+  allow_failure        INTEGER NOT NULL,  -- 0 or 1
+  successors           TEXT NOT NULL,     -- JSON array of seqs
+  timeout              INTEGER,
+  run_after            INTEGER NOT NULL,
+  lease_owner          TEXT,
+  lease_expires_at     INTEGER,
+  deadline             INTEGER,           -- a waiting delegate's deadline
+  token_hash           TEXT,              -- SHA-256 of a delegate's token, never the token
+  output               TEXT,              -- JSON
+  error                TEXT,              -- TaskError, JSON
+  started_at           INTEGER,
+  finished_at          INTEGER,
+  PRIMARY KEY (execution_id, seq)
+);
+-- Claiming: partial, so the index holds only the queue, not the history.
+CREATE INDEX task_runs_claimable ON task_runs (run_after, seq) WHERE status IN ('ready', 'retrying');
+CREATE INDEX task_runs_claimable_by_execution ON task_runs (execution_id, run_after, seq)
+  WHERE status IN ('ready', 'retrying');
+-- Reaping: expired leases of running runs, passed deadlines of waiting delegates.
+CREATE INDEX task_runs_lease ON task_runs (lease_expires_at) WHERE status = 'running';
+CREATE INDEX task_runs_deadline ON task_runs (deadline) WHERE status = 'waiting';
+-- Delegate callbacks find their run by the token's hash.
+CREATE INDEX task_runs_token ON task_runs (token_hash) WHERE token_hash IS NOT NULL;
+`;
+
+const V1_EVENTS = `
+CREATE TABLE events (
+  -- AUTOINCREMENT: ids are never reused, so an afterId cursor never skips an event.
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+  at           INTEGER NOT NULL,
+  type         TEXT NOT NULL,
+  payload      TEXT NOT NULL              -- JSON: task, kind, attempt, worker, status, error, data
+);
+CREATE INDEX events_by_execution ON events (execution_id, id);
+`;
+
+const V2_WORKFLOWS = `
+-- The registry of workflow definitions: what \`weft start NAME\` runs.
+CREATE TABLE workflows (
+  name       TEXT NOT NULL,
+  version    INTEGER NOT NULL,
+  spec       TEXT NOT NULL,               -- WorkflowSpec, JSON
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+);
+`;
+
+/** Every migration, in order. Append only. */
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS },
+  { version: 2, sql: V2_WORKFLOWS },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Applies the migrations the file lacks, in one IMMEDIATE transaction: two processes opening
+ * one new file at once serialise on the write lock, and the second finds nothing left to do.
+ * Answers the versions applied by this call. A file written by a newer Weft is refused rather
+ * than half-understood.
+ */
+export function migrate(
+  db: Database.Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+  now = Date.now(),
+): number[] {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    );
+    const current = (
+      db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null }
+    ).v;
+    const known = migrations[migrations.length - 1]?.version ?? 0;
+    if (current !== null && current > known) {
+      throw new WeftError(
+        "STORE_SCHEMA_TOO_NEW",
+        `The SQLite store "${db.name}" has schema version ${current}, but this Weft knows only up to ${known}. ` +
+          "Upgrade Weft to open it.",
+      );
+    }
+    const record = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+    const applied: number[] = [];
+    for (const migration of migrations) {
+      if (current !== null && migration.version <= current) continue;
+      db.exec(migration.sql);
+      record.run(migration.version, now);
+      applied.push(migration.version);
+    }
+    db.exec("COMMIT");
+    return applied;
+  } catch (error) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The StoreTx of the SQLite adapter: every method is one or two statements on the writer
+ * connection, answered synchronously inside the `BEGIN IMMEDIATE` transaction that
+ * SqliteStore opened. Compare-and-set guards are WHERE clauses and the new row comes back
+ * with RETURNING, so a guard is checked and applied by one statement.
+ */
+import type { ExecutionPatch, StoreTx } from "../../engine/store.js";
+import type { Queries } from "./queries.js";
+import type { RunWrites } from "./run-writes.js";
+import {
+  EVENT_INSERT_COLUMNS,
+  EXECUTION_INSERT_COLUMNS,
+  EXECUTION_PATCH_COLUMNS,
+  EXECUTION_STATE_COLUMNS,
+  RUN_SELECT,
+  eventValues,
+  executionValues,
+  json,
+  toRun,
+  type ExecutionRow,
+  type PatchColumn,
+  type SqlValue,
+  type TaskRunRow,
+} from "./schema.js";
+
+function placeholders(count: number): string {
+  return Array.from({ length: count }, () => "?").join(", ");
+}
+
+const INSERT_EXECUTION = `INSERT INTO executions (${EXECUTION_INSERT_COLUMNS}) VALUES (${placeholders(
+  EXECUTION_INSERT_COLUMNS.split(",").length,
+)})`;
+const INSERT_WORKFLOW = "INSERT INTO workflows (name, version, spec, created_at) VALUES (?, ?, ?, ?)";
+const RECORD_FAILURE =
+  "UPDATE executions SET failures = failures + 1, error = coalesce(error, ?) WHERE id = ?";
+const BY_TOKEN = `SELECT ${RUN_SELECT} FROM task_runs WHERE token_hash = ? LIMIT 1`;
+const EXPIRED_LEASES = `SELECT ${RUN_SELECT} FROM task_runs WHERE status = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`;
+const PASSED_DEADLINES = `SELECT ${RUN_SELECT} FROM task_runs WHERE status = 'waiting' AND deadline < ? ORDER BY deadline LIMIT ?`;
+const OVERDUE =
+  `SELECT ${EXECUTION_STATE_COLUMNS} FROM executions ` +
+  "WHERE status = 'running' AND deadline IS NOT NULL AND deadline < ? ORDER BY deadline LIMIT ?";
+
+/**
+ * A patch as SQL: its shape (the fields set, the cache key of the statement) and values.
+ * Undefined means "unchanged", as an absent key of a Partial does.
+ */
+function assignments(
+  patch: object,
+  columns: Readonly<Record<string, PatchColumn>>,
+): { shape: string; values: SqlValue[] } {
+  let shape = "";
+  const values: SqlValue[] = [];
+  for (const key in patch) {
+    const value = (patch as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    const column = columns[key];
+    if (!column) throw new Error(`the SQLite store cannot set "${key}"`);
+    shape += `${key},`;
+    values.push(column.json ? json(value) : (value as SqlValue));
+  }
+  return { shape, values };
+}
+
+/** The SET list of a patch shape built by `assignments`. */
+function setList(shape: string, columns: Readonly<Record<string, PatchColumn>>): string {
+  return shape
+    .split(",")
+    .filter((key) => key !== "")
+    .map((key) => `${columns[key]!.column} = ?`)
+    .join(", ");
+}
+
+/**
+ * Builds the StoreTx over the writer's statements; run transitions go through `runs`.
+ * `assertOpen` throws when the transaction has ended, so a StoreTx kept past its transaction
+ * cannot write outside the write lock.
+ */
+export function createSqliteTx(q: Queries, runs: RunWrites, assertOpen: () => void): StoreTx {
+  return {
+    insertExecution(execution) {
+      assertOpen();
+      q.prepare(INSERT_EXECUTION).run(...executionValues(execution));
+    },
+    getExecution(id) {
+      assertOpen();
+      return q.getExecution(id);
+    },
+    updateExecution(id, guard, patch: ExecutionPatch) {
+      assertOpen();
+      const set = assignments(patch, EXECUTION_PATCH_COLUMNS);
+      const hasPatch = set.values.length > 0;
+      const values = set.values;
+      values.push(id, ...guard.status);
+      if (guard.traversal !== undefined) values.push(guard.traversal);
+      const shape = `execution:${set.shape}|${guard.status.length}${guard.traversal !== undefined ? "t" : ""}`;
+      const statement = q.shaped(shape, () => {
+        const where =
+          `id = ? AND status IN (${placeholders(guard.status.length)})` +
+          (guard.traversal !== undefined ? " AND traversal = ?" : "");
+        // An empty patch still answers whether the guard holds.
+        return hasPatch
+          ? `UPDATE executions SET ${setList(set.shape, EXECUTION_PATCH_COLUMNS)} WHERE ${where}`
+          : `SELECT 1 FROM executions WHERE ${where}`;
+      });
+      return hasPatch ? statement.run(...values).changes > 0 : statement.get(...values) !== undefined;
+    },
+    insertRuns(records) {
+      assertOpen();
+      runs.insertRuns(records);
+    },
+    getRun(executionId, seq) {
+      assertOpen();
+      return runs.current(executionId, seq);
+    },
+    listRuns(executionId) {
+      assertOpen();
+      return q.listRuns(executionId);
+    },
+    updateRun(guard, patch) {
+      assertOpen();
+      return runs.updateRun(guard, patch);
+    },
+    decrementSyncPoints(deltas) {
+      assertOpen();
+      return runs.decrementSyncPoints(deltas);
+    },
+    claimRuns(request) {
+      assertOpen();
+      return runs.claimRuns(request);
+    },
+    recordFailure(executionId, error) {
+      assertOpen();
+      q.prepare(RECORD_FAILURE).run(JSON.stringify(error), executionId);
+    },
+    findRunByToken(tokenHash) {
+      assertOpen();
+      const row = q.prepare(BY_TOKEN, "raw").get(tokenHash) as TaskRunRow | undefined;
+      return row && toRun(row);
+    },
+    findExpiredRuns(now, limit) {
+      assertOpen();
+      const leases = q.prepare(EXPIRED_LEASES, "raw").all(now, limit) as TaskRunRow[];
+      const rest = limit - leases.length;
+      const deadlines = rest > 0 ? (q.prepare(PASSED_DEADLINES, "raw").all(now, rest) as TaskRunRow[]) : [];
+      return [...leases, ...deadlines].map((row) => toRun(row));
+    },
+    findOverdueExecutions(now, limit) {
+      assertOpen();
+      return q.executionsOf(q.prepare(OVERDUE).all(now, limit) as ExecutionRow[]);
+    },
+    appendEvents(events) {
+      assertOpen();
+      q.insertMany("events", EVENT_INSERT_COLUMNS, events.map(eventValues));
+    },
+    getWorkflow(name, version) {
+      assertOpen();
+      return q.getWorkflow(name, version);
+    },
+    insertWorkflow(workflow) {
+      assertOpen();
+      q.prepare(INSERT_WORKFLOW).run(
+        workflow.name,
+        workflow.version,
+        JSON.stringify(workflow.spec),
+        workflow.createdAt,
+      );
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/** The registry of workflow definitions: versions by name, the highest one by default. */
+import { describe, expect, it } from "vitest";
+import { workflowSpec } from "./fixtures.js";
+import type { SuiteContext } from "./store.suite.js";
+
+export function workflowCases(ctx: SuiteContext): void {
+  describe("workflow registry", () => {
+    it("keeps every version of a workflow and answers the highest by default", async () => {
+      const record = (name: string, version: number) => ({
+        name,
+        version,
+        spec: workflowSpec(name, { t: { with: { version } } }, { version }),
+        createdAt: ctx.clock.t + version,
+      });
+      await ctx.store.transaction(async (tx) => {
+        await tx.insertWorkflow(record("flow", 1));
+        await tx.insertWorkflow(record("flow", 3));
+        await tx.insertWorkflow(record("flow", 2));
+        await tx.insertWorkflow(record("another", 1));
+      });
+      await ctx.store.transaction(async (tx) => {
+        expect(await tx.getWorkflow("flow")).toEqual(record("flow", 3));
+        expect(await tx.getWorkflow("flow", 2)).toEqual(record("flow", 2));
+        expect(await tx.getWorkflow("flow", 9)).toBeUndefined();
+        expect(await tx.getWorkflow("missing")).toBeUndefined();
+      });
+      expect(await ctx.store.listWorkflows()).toEqual([record("another", 1), record("flow", 3)]);
+
+      // (name, version) is unique; the failed transaction leaves nothing behind.
+      const duplicate = ctx.store.transaction(async (tx) => {
+        await tx.insertWorkflow(record("third", 1));
+        await tx.insertWorkflow(record("flow", 2));
+      });
+      await expect(duplicate).rejects.toThrow();
+      expect((await ctx.store.listWorkflows()).map((w) => w.name)).toEqual(["another", "flow"]);
+    });
+
+    it("registers definitions through the engine: the same one once, a changed one as the next version", async () => {
+      const engine = ctx.engine();
+      const v1 = workflowSpec("registered", { a: {} });
+      const first = await engine.registerWorkflow(v1);
+      expect(first).toMatchObject({ name: "registered", version: 1 });
+      expect(await engine.registerWorkflow(v1)).toEqual(first);
+      const v2 = await engine.registerWorkflow(workflowSpec("registered", { a: {}, b: { after: ["a"] } }));
+      expect(v2.version).toBe(2);
+      expect((await engine.getWorkflow("registered")).spec).toEqual(v2.spec);
+      expect((await engine.getWorkflow("registered", 1)).spec).toEqual(v1);
+      const pinned = workflowSpec("registered", { c: {} }, { version: 2 });
+      await expect(engine.registerWorkflow(pinned)).rejects.toMatchObject({
+        code: "WORKFLOW_VERSION_CONFLICT",
+      });
+    });
+
+    it("answers an unsubscribe function from subscribe", () => {
+      const unsubscribe = ctx.store.subscribe(() => {});
+      expect(typeof unsubscribe).toBe("function");
+      unsubscribe();
+    });
+  });
+}
