@@ -6,8 +6,8 @@
  * Valid only while no other connection wrote: every transaction holds the write lock from its
  * BEGIN IMMEDIATE, and checks `PRAGMA data_version` (which moves exactly when another
  * connection commits) right after it, dropping everything when it moved. A rollback drops
- * everything too. The UPDATE still carries the full guard, so a cache gone wrong is noticed
- * (no row changed) instead of believed.
+ * everything too. The UPDATE still carries the full guard: should the cache ever accept what
+ * SQLite refuses, no row changes, and the cache is dropped rather than believed.
  */
 import type { TaskRunRecord } from "../../engine/store.js";
 import { isTerminalTask } from "../../engine/states.js";

@@ -8,22 +8,18 @@ import type { ClaimRequest, RunGuard, RunPatch, SyncPointDelta, TaskRunRecord } 
 import { copyRun, matches } from "../memory/run-records.js";
 import type { Queries } from "./queries.js";
 import type { RunCache } from "./run-cache.js";
+import { assignments, placeholders, setList } from "./sql.js";
 import {
   RUN_COLUMNS,
   RUN_PATCH_COLUMNS,
   RUN_PENDING,
   RUN_STATE_SELECT,
   RUN_STATE_SEQ_SELECT,
-  json,
   runValues,
   toRun,
   type SqlValue,
   type TaskRunRow,
 } from "./schema.js";
-
-function placeholders(count: number): string {
-  return Array.from({ length: count }, () => "?").join(", ");
-}
 
 // Atomic row updates: two transactions can never both bring one sync point to zero (the Heat
 // seed's SyncPoint); the guard stays in the WHERE clause even when the cache checked it.
@@ -47,42 +43,26 @@ const CLAIM =
   "UPDATE task_runs SET status = 'running', attempt = attempt + 1, lease_owner = ?, lease_expires_at = ?, " +
   "started_at = ? WHERE execution_id = ? AND seq = ? AND status IN ('ready', 'retrying')";
 
-/** A patch's SET list and values, keyed by its shape (the fields set). Undefined means unchanged. */
-function assignments(patch: RunPatch): { shape: string; values: SqlValue[] } {
-  let shape = "";
-  const values: SqlValue[] = [];
-  for (const field in patch) {
-    const value = patch[field as keyof RunPatch];
-    if (value === undefined) continue;
-    const column = RUN_PATCH_COLUMNS[field as keyof RunPatch];
-    if (!column) throw new Error(`the SQLite store cannot set "${field}"`);
-    shape += `${field},`;
-    values.push(column.json ? json(value) : (value as SqlValue));
-  }
-  return { shape, values };
-}
-
-function setList(shape: string): string {
-  return shape
-    .split(",")
-    .filter((field) => field !== "")
-    .map((field) => `${RUN_PATCH_COLUMNS[field as keyof RunPatch].column} = ?`)
-    .join(", ");
-}
-
 /** Appends a guard's values after the patch's; answers its shape. */
 function guardValues(guard: RunGuard, values: SqlValue[]): string {
   values.push(guard.executionId, guard.seq, guard.traversal, ...guard.status);
   let shape = `${guard.status.length}`;
-  if (guard.attempt !== undefined) shape += "a";
-  if (guard.attempt !== undefined) values.push(guard.attempt);
-  if (guard.leaseExpiresBefore !== undefined) shape += "l";
-  if (guard.leaseExpiresBefore !== undefined) values.push(guard.leaseExpiresBefore);
-  if (guard.deadlineBefore !== undefined) shape += "d";
-  if (guard.deadlineBefore !== undefined) values.push(guard.deadlineBefore);
+  if (guard.attempt !== undefined) {
+    shape += "a";
+    values.push(guard.attempt);
+  }
+  if (guard.leaseExpiresBefore !== undefined) {
+    shape += "l";
+    values.push(guard.leaseExpiresBefore);
+  }
+  if (guard.deadlineBefore !== undefined) {
+    shape += "d";
+    values.push(guard.deadlineBefore);
+  }
   return shape;
 }
 
+/** The WHERE clause of a guard shape, its terms in `guardValues` order. */
 function guardSql(shape: string): string {
   const terms = [
     "execution_id = ?",
@@ -129,13 +109,13 @@ export class RunWrites {
   updateRun(guard: RunGuard, patch: RunPatch): TaskRunRecord | null {
     const run = this.current(guard.executionId, guard.seq);
     if (!run || !matches(run, guard)) return null;
-    const set = assignments(patch);
+    const set = assignments(patch, RUN_PATCH_COLUMNS);
     if (set.values.length === 0) return copyRun(run);
     const values = set.values;
     const shape = guardValues(guard, values);
     const update = this.q.shaped(
       `run:${set.shape}|${shape}`,
-      () => `UPDATE task_runs SET ${setList(set.shape)} WHERE ${guardSql(shape)}`,
+      () => `UPDATE task_runs SET ${setList(set.shape, RUN_PATCH_COLUMNS)} WHERE ${guardSql(shape)}`,
     );
     if (update.run(...values).changes === 0) return this.updateRunFromSqlite(guard, set.shape, values, shape);
     const updated = copyRun(run);
@@ -251,7 +231,7 @@ export class RunWrites {
     const read = this.q.shaped(
       `run-read:${setShape}|${shape}`,
       () =>
-        `UPDATE task_runs SET ${setList(setShape)} WHERE ${guardSql(shape)} RETURNING ${RUN_STATE_SELECT}`,
+        `UPDATE task_runs SET ${setList(setShape, RUN_PATCH_COLUMNS)} WHERE ${guardSql(shape)} RETURNING ${RUN_STATE_SELECT}`,
       "raw",
     );
     const row = read.get(...values) as TaskRunRow | undefined;

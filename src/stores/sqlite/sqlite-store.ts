@@ -7,7 +7,11 @@
  * better-sqlite3 is synchronous while `Store.transaction` takes an async function, so the
  * transactions of one store are queued (as MemoryStore does) and each holds the connection
  * from BEGIN to COMMIT. Reads outside transactions go to a second, read-only connection and
- * see committed state only, never the middle of a transaction of this process.
+ * see committed state only, never the middle of a transaction of this process (`:memory:` has
+ * one connection: there, as in MemoryStore, they see the transaction under way).
+ *
+ * Per task, the hot path reads nothing back: open runs are cached (RunCache, validated by
+ * `PRAGMA data_version` under the write lock) and parsed specs too (ExecutionCache).
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";

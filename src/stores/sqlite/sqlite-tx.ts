@@ -1,12 +1,13 @@
 /**
  * The StoreTx of the SQLite adapter: every method is one or two statements on the writer
  * connection, answered synchronously inside the `BEGIN IMMEDIATE` transaction that
- * SqliteStore opened. Compare-and-set guards are WHERE clauses and the new row comes back
- * with RETURNING, so a guard is checked and applied by one statement.
+ * SqliteStore opened. Compare-and-set guards are WHERE clauses, so a guard is checked and
+ * applied by one statement; run transitions, the hot path, live in run-writes.ts.
  */
 import type { ExecutionPatch, StoreTx } from "../../engine/store.js";
 import type { Queries } from "./queries.js";
 import type { RunWrites } from "./run-writes.js";
+import { assignments, placeholders, setList } from "./sql.js";
 import {
   EVENT_INSERT_COLUMNS,
   EXECUTION_INSERT_COLUMNS,
@@ -15,17 +16,10 @@ import {
   RUN_SELECT,
   eventValues,
   executionValues,
-  json,
   toRun,
   type ExecutionRow,
-  type PatchColumn,
-  type SqlValue,
   type TaskRunRow,
 } from "./schema.js";
-
-function placeholders(count: number): string {
-  return Array.from({ length: count }, () => "?").join(", ");
-}
 
 const INSERT_EXECUTION = `INSERT INTO executions (${EXECUTION_INSERT_COLUMNS}) VALUES (${placeholders(
   EXECUTION_INSERT_COLUMNS.split(",").length,
@@ -39,36 +33,6 @@ const PASSED_DEADLINES = `SELECT ${RUN_SELECT} FROM task_runs WHERE status = 'wa
 const OVERDUE =
   `SELECT ${EXECUTION_STATE_COLUMNS} FROM executions ` +
   "WHERE status = 'running' AND deadline IS NOT NULL AND deadline < ? ORDER BY deadline LIMIT ?";
-
-/**
- * A patch as SQL: its shape (the fields set, the cache key of the statement) and values.
- * Undefined means "unchanged", as an absent key of a Partial does.
- */
-function assignments(
-  patch: object,
-  columns: Readonly<Record<string, PatchColumn>>,
-): { shape: string; values: SqlValue[] } {
-  let shape = "";
-  const values: SqlValue[] = [];
-  for (const key in patch) {
-    const value = (patch as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    const column = columns[key];
-    if (!column) throw new Error(`the SQLite store cannot set "${key}"`);
-    shape += `${key},`;
-    values.push(column.json ? json(value) : (value as SqlValue));
-  }
-  return { shape, values };
-}
-
-/** The SET list of a patch shape built by `assignments`. */
-function setList(shape: string, columns: Readonly<Record<string, PatchColumn>>): string {
-  return shape
-    .split(",")
-    .filter((key) => key !== "")
-    .map((key) => `${columns[key]!.column} = ?`)
-    .join(", ");
-}
 
 /**
  * Builds the StoreTx over the writer's statements; run transitions go through `runs`.
