@@ -9,7 +9,7 @@ import type { Logger } from "../shared/logger.js";
 
 /** How a task reacts to its predecessors' outcomes. */
 export const Trigger = {
-  /** Run when every predecessor succeeded (or was skipped); skip when one failed. */
+  /** Run when every predecessor succeeded; skip when one failed or was skipped (skips propagate). */
   allSuccess: "all_success",
   /** Run when every predecessor ended, whatever the outcome. */
   allDone: "all_done",

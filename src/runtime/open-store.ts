@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { Store } from "../engine/store.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { MemoryStore } from "../stores/memory/memory-store.js";
@@ -20,8 +21,7 @@ export async function openStore(url: string, cwd = process.cwd()): Promise<Store
     // Loaded on demand: the native driver is only needed by those who use it.
     const { SqliteStore, parseSqliteUrl } = await import("../stores/sqlite/sqlite-store.js");
     const { path, synchronous } = parseSqliteUrl(url);
-    const resolved =
-      path === ":memory:" ? path : new URL(path, `file://${cwd.endsWith("/") ? cwd : `${cwd}/`}`).pathname;
+    const resolved = path === ":memory:" ? path : resolve(cwd, path);
     return SqliteStore.open(resolved, { synchronous });
   }
   if (/^postgres(ql)?:\/\//i.test(url)) {
@@ -30,6 +30,6 @@ export async function openStore(url: string, cwd = process.cwd()): Promise<Store
     return PostgresStore.open(url);
   }
   throw new InvalidInputError(
-    `Unknown store URL "${url}": use memory:, or sqlite:PATH (for example ${DEFAULT_STORE_URL}).`,
+    `Unknown store URL "${url}": use memory:, sqlite:PATH (for example ${DEFAULT_STORE_URL}) or postgres://USER@HOST:PORT/DB.`,
   );
 }
