@@ -2,6 +2,7 @@
 // (graph/, engine/) imports nothing from node_modules.
 import js from "@eslint/js";
 import importX from "eslint-plugin-import-x";
+import globals from "globals";
 import tseslint from "typescript-eslint";
 
 const layers = {
@@ -14,7 +15,8 @@ const layers = {
   actions: ["shared", "graph", "definition", "engine"],
   cache: ["shared", "graph", "definition", "engine"],
   runtime: ["shared", "graph", "definition", "engine", "stores", "worker", "actions", "cache"],
-  cli: ["shared", "graph", "definition", "engine", "stores", "worker", "actions", "cache", "runtime"],
+  // cli/ starts the HTTP API (weft server), loading it on demand.
+  cli: ["shared", "graph", "definition", "engine", "stores", "worker", "actions", "cache", "runtime", "api"],
   api: ["shared", "graph", "definition", "engine", "stores", "worker", "actions", "cache", "runtime"],
 };
 const all = Object.keys(layers);
@@ -60,7 +62,7 @@ export default tseslint.config(
   },
   ...layerRules,
   {
-    files: ["**/*.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
+    files: ["**/*.js", "**/*.mjs"],
+    languageOptions: { globals: { ...globals.node } },
   },
 );

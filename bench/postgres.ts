@@ -81,7 +81,9 @@ async function timeExecution(engine: Engine, spec: WorkflowSpec): Promise<number
   for (;;) {
     const current = await engine.getExecution(execution.id);
     if (isTerminalExecution(current.status)) {
-      if (current.status !== "succeeded") throw new Error(`${spec.name} ended ${current.status}`);
+      if (current.status !== "succeeded") {
+        throw new Error(`${spec.name} ended ${current.status}: ${current.error?.message ?? "no error"}`);
+      }
       return performance.now() - started;
     }
     await new Promise((resolve) => setTimeout(resolve, 5));

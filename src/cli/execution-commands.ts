@@ -7,9 +7,10 @@ import { createRuntime } from "../runtime/runtime.js";
 import { openStore } from "../runtime/open-store.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { CliExit, ExitCode, type CliIO } from "./io.js";
-import { executionReport, formatReport } from "../runtime/report.js";
+import { executionReport, formatReport, type ExecutionReport } from "../runtime/report.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
 import { parseConcurrency } from "./run-command.js";
+import { apiPath, callApi, callbackOverHttp, serverTarget, withServerOption } from "./client.js";
 
 const STATUSES: readonly ExecutionStatus[] = [
   "pending",
@@ -31,6 +32,14 @@ async function withStore<T>(
   } finally {
     await store.close();
   }
+}
+
+/** How `complete` and `fail` address a delegate: by token, or by execution and task name. */
+interface TargetOptions {
+  execution?: string;
+  task?: string;
+  store?: string;
+  server?: string;
 }
 
 function parseJsonOption(name: string, text: string | undefined): unknown {
@@ -91,19 +100,30 @@ export function registerExecutionCommands(
     },
   );
 
-  withStoreOption(
-    program
-      .command("status")
-      .description("show an execution and its tasks")
-      .argument("<id>")
-      .option("--json", "print one JSON object"),
-  ).action(async (id: string, options: { json?: boolean; store?: string }) => {
-    await withStore(options, io, async (store) => {
-      const execution = await new Engine(store).getExecution(id);
-      const report = executionReport(execution, await store.listRuns(id));
-      io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-    });
-  });
+  withServerOption(
+    withStoreOption(
+      program
+        .command("status")
+        .description("show an execution and its tasks")
+        .argument("<id>")
+        .option("--json", "print one JSON object"),
+    ),
+    { token: true },
+  ).action(
+    async (id: string, options: { json?: boolean; store?: string; server?: string; token?: string }) => {
+      const server = serverTarget(options, io);
+      if (server) {
+        const report = await callApi<ExecutionReport>(server, "GET", apiPath("executions", id));
+        io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+        return;
+      }
+      await withStore(options, io, async (store) => {
+        const execution = await new Engine(store).getExecution(id);
+        const report = executionReport(execution, await store.listRuns(id));
+        io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+      });
+    },
+  );
 
   withStoreOption(
     program
@@ -133,20 +153,33 @@ export function registerExecutionCommands(
     });
   });
 
-  withStoreOption(
-    program
-      .command("cancel")
-      .description("cancel an execution")
-      .argument("<id>")
-      .option("--undo", "run the undos of succeeded tasks first"),
-  ).action(async (id: string, options: { undo?: boolean; store?: string }) => {
-    await withStore(options, io, async (store) => {
-      const engine = new Engine(store);
-      await engine.cancel(id, { undo: options.undo ?? false });
-      const execution = await engine.getExecution(id);
-      io.stderr(`execution ${id}: ${execution.status}\n`);
-    });
-  });
+  withServerOption(
+    withStoreOption(
+      program
+        .command("cancel")
+        .description("cancel an execution")
+        .argument("<id>")
+        .option("--undo", "run the undos of succeeded tasks first"),
+    ),
+    { token: true },
+  ).action(
+    async (id: string, options: { undo?: boolean; store?: string; server?: string; token?: string }) => {
+      const server = serverTarget(options, io);
+      if (server) {
+        const report = await callApi<ExecutionReport>(server, "POST", `${apiPath("executions", id)}/cancel`, {
+          json: { undo: options.undo ?? false },
+        });
+        io.stderr(`execution ${id}: ${report.status}\n`);
+        return;
+      }
+      await withStore(options, io, async (store) => {
+        const engine = new Engine(store);
+        await engine.cancel(id, { undo: options.undo ?? false });
+        const execution = await engine.getExecution(id);
+        io.stderr(`execution ${id}: ${execution.status}\n`);
+      });
+    },
+  );
 
   withStoreOption(
     program
@@ -175,20 +208,33 @@ export function registerExecutionCommands(
   });
 
   const target = (command: Command) =>
-    withStoreOption(
-      command
-        .argument("[token]", "the delegate's completion token")
-        .option("--execution <id>", "with --task: address a waiting task by name instead of token")
-        .option("--task <name>", "the waiting task's name"),
+    withServerOption(
+      withStoreOption(
+        command
+          .argument("[token]", "the delegate's completion token")
+          .option(
+            "--execution <id>",
+            "with --task: address a waiting task by name instead of token (not with --server)",
+          )
+          .option("--task <name>", "the waiting task's name"),
+      ),
+      { token: false },
     );
 
   async function settle(
     token: string | undefined,
-    options: { execution?: string; task?: string; store?: string },
+    options: TargetOptions,
     outcome:
       | { status: "succeeded"; output: unknown }
       | { status: "failed"; error: { type: string; message: string; retryable: boolean } },
-  ) {
+  ): Promise<void> {
+    const server = serverTarget(options, io);
+    if (server) {
+      const { executionId, task } = await callbackOverHttp(server, token, outcome);
+      const done = outcome.status === "succeeded" ? "completed" : "failed";
+      io.stderr(`task "${task}" of execution ${executionId}: ${done}\n`);
+      return;
+    }
     await withStore(options, io, async (store) => {
       const engine = new Engine(store);
       if (token) {
@@ -230,17 +276,12 @@ export function registerExecutionCommands(
       .command("complete")
       .description("complete a waiting delegate task")
       .option("--output <json>", "the task's output (JSON)"),
-  ).action(
-    async (
-      token: string | undefined,
-      options: { execution?: string; task?: string; output?: string; store?: string },
-    ) => {
-      await settle(token, options, {
-        status: "succeeded",
-        output: parseJsonOption("--output", options.output),
-      });
-    },
-  );
+  ).action(async (token: string | undefined, options: TargetOptions & { output?: string }) => {
+    await settle(token, options, {
+      status: "succeeded",
+      output: parseJsonOption("--output", options.output),
+    });
+  });
 
   target(
     program
@@ -249,10 +290,7 @@ export function registerExecutionCommands(
       .requiredOption("--error <message>", "why it failed")
       .option("--retryable", "let the retry policy try again"),
   ).action(
-    async (
-      token: string | undefined,
-      options: { execution?: string; task?: string; error: string; retryable?: boolean; store?: string },
-    ) => {
+    async (token: string | undefined, options: TargetOptions & { error: string; retryable?: boolean }) => {
       await settle(token, options, {
         status: "failed",
         error: { type: "DelegateFailed", message: options.error, retryable: options.retryable ?? false },

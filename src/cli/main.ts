@@ -4,6 +4,7 @@ import { CliExit, ExitCode, processIO, type CliIO } from "./io.js";
 import { registerExecutionCommands } from "./execution-commands.js";
 import { registerGraph } from "./graph-command.js";
 import { registerRun } from "./run-command.js";
+import { registerServer } from "./server-command.js";
 import { registerStart } from "./start-command.js";
 import { registerWorker } from "./worker-command.js";
 import { registerValidate } from "./validate-command.js";
@@ -28,6 +29,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerExecutionCommands(program, io, setExit);
   registerStart(program, io);
   registerWorker(program, io);
+  registerServer(program, io);
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {

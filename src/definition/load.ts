@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
+import { MAX_DEFINITION_DEPTH, yamlDepthBound } from "./depth.js";
 import { DefinitionError, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { compileSource, type CompileResult } from "./pipeline.js";
 import { SourcePositions } from "./positions.js";
@@ -17,6 +18,19 @@ interface Analysis {
 }
 
 function analyze(source: string, file: string): Analysis {
+  // The YAML parser recurses per nesting level: measure before parsing (see depth.ts).
+  if (yamlDepthBound(source) > MAX_DEFINITION_DEPTH) {
+    return {
+      diagnostics: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: `the definition nests deeper than ${MAX_DEFINITION_DEPTH} levels: no workflow needs that`,
+        },
+      ],
+    };
+  }
   const lineCounter = new LineCounter();
   // uniqueKeys (the default) makes a duplicate task name an error instead of a silent overwrite.
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });

@@ -2,8 +2,12 @@ import type { WorkflowSpec } from "../definition/spec.js";
 import { WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
 import type { Store, WorkflowRecord } from "./store.js";
 
+/** The same definition, whatever version each carries. */
 function sameSpec(record: WorkflowRecord | undefined, spec: WorkflowSpec): boolean {
-  return record !== undefined && JSON.stringify(record.spec) === JSON.stringify(spec);
+  if (record === undefined) return false;
+  const { version: _a, ...stored } = record.spec;
+  const { version: _b, ...given } = spec;
+  return JSON.stringify(stored) === JSON.stringify(given);
 }
 
 /**
@@ -30,7 +34,9 @@ export async function registerWorkflow(
     }
     const latest = await tx.getWorkflow(spec.name);
     if (latest && sameSpec(latest, spec)) return latest;
-    const record = { name: spec.name, version: (latest?.version ?? 0) + 1, spec, createdAt: now };
+    const version = (latest?.version ?? 0) + 1;
+    // The stored spec carries its version, so executions started from it record it.
+    const record = { name: spec.name, version, spec: { ...spec, version }, createdAt: now };
     await tx.insertWorkflow(record);
     return record;
   });

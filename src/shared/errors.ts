@@ -39,7 +39,10 @@ export class ExecutionNotFoundError extends WeftError {
   readonly executionId: string;
 
   constructor(executionId: string) {
-    super("EXECUTION_NOT_FOUND", `Execution "${executionId}" was not found. 'weft list' shows the executions.`);
+    super(
+      "EXECUTION_NOT_FOUND",
+      `Execution "${executionId}" was not found. 'weft list' shows the executions.`,
+    );
     this.executionId = executionId;
   }
 }

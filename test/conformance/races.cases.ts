@@ -45,17 +45,16 @@ export function raceCases(ctx: SuiteContext): void {
       await joinRace(ctx.engine(), ctx.engine(), 5);
     });
 
-    // Adapters without a second handle on their data (memory) have only the race above.
-    it.skipIf(ctx.reopen === undefined)(
-      "two store handles racing for one join make it ready exactly once",
-      async () => {
-        const other = await secondHandle();
-        await joinRace(ctx.engine(), ctx.engine({}, other), 2);
-        await joinRace(ctx.engine(), ctx.engine({}, other), 4);
-      },
-    );
+    // Adapters without a second handle on their data (memory, sqlite :memory:) have only the race
+    // above: these cases are not registered for them (nothing is reported as skipped).
+    const withTwoHandles = ctx.reopen === undefined ? () => undefined : it;
+    withTwoHandles("two store handles racing for one join make it ready exactly once", async () => {
+      const other = await secondHandle();
+      await joinRace(ctx.engine(), ctx.engine({}, other), 2);
+      await joinRace(ctx.engine(), ctx.engine({}, other), 4);
+    });
 
-    it.skipIf(ctx.reopen === undefined)("each store handle sees what another committed", async () => {
+    withTwoHandles("each store handle sees what another committed", async () => {
       const other = await secondHandle();
       const here = ctx.engine();
       const there = ctx.engine({}, other);

@@ -23,6 +23,7 @@ export async function pgFixture(name: string): Promise<PgFixture> {
   } catch (error) {
     throw new Error(
       `PostgreSQL is not reachable at ${BASE_URL} (${(error as Error).message}). Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`,
+      { cause: error },
     );
   }
   await client.query(`CREATE SCHEMA ${schema}`);

@@ -1,0 +1,128 @@
+/**
+ * The zod schemas of response bodies. The routes build their answers with plain functions;
+ * these schemas exist to document them in `/openapi.json` (and the tests check answers against them).
+ */
+import { z } from "zod";
+import { ExecutionStatus, TaskStatus } from "../engine/states.js";
+import { EventType } from "../engine/store.js";
+
+const executionStatus = z.enum(Object.values(ExecutionStatus) as [string, ...string[]]);
+const taskStatus = z.enum(Object.values(TaskStatus) as [string, ...string[]]);
+const isoTime = z.string().describe("An ISO 8601 time (UTC).");
+
+export const errorResponse = z.object({
+  error: z.object({
+    code: z.string().describe("Stable and machine-readable: INVALID_REQUEST, EXECUTION_NOT_FOUND, ..."),
+    message: z.string().describe("A sentence for people."),
+    field: z.string().optional().describe("The request field at fault, for INVALID_REQUEST."),
+    diagnostics: z
+      .array(
+        z.object({
+          file: z.string(),
+          line: z.number().int(),
+          col: z.number().int(),
+          task: z.string().optional(),
+          message: z.string(),
+        }),
+      )
+      .optional()
+      .describe("Every problem of an invalid definition, as `weft validate` prints them."),
+    requestId: z.string().optional().describe("Names the request in the server's log (5xx only)."),
+  }),
+});
+
+export const workflowRef = z.object({ name: z.string(), version: z.number().int() });
+
+export const workflowSummary = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  description: z.string().optional(),
+  tasks: z.number().int().describe("How many tasks the definition has."),
+  createdAt: isoTime,
+});
+
+export const workflowList = z.object({ workflows: z.array(workflowSummary) });
+
+export const workflowDetail = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  createdAt: isoTime,
+  spec: z.record(z.string(), z.unknown()).describe("The compiled definition (durations in ms)."),
+});
+
+export const executionStarted = z.object({
+  id: z.string(),
+  workflow: z.string(),
+  version: z.number().int().nullable(),
+  status: executionStatus,
+});
+
+export const executionSummary = z.object({
+  id: z.string(),
+  workflow: z.string(),
+  version: z.number().int().nullable(),
+  status: executionStatus,
+  createdAt: isoTime,
+  finishedAt: isoTime.optional(),
+});
+
+export const executionList = z.object({
+  executions: z.array(executionSummary).describe("Newest first."),
+  nextCursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page."),
+});
+
+export const executionReport = z
+  .object({
+    id: z.string(),
+    workflow: z.string(),
+    status: executionStatus,
+    output: z.unknown(),
+    error: z.object({ type: z.string(), message: z.string(), task: z.string().optional() }).optional(),
+    createdAt: isoTime,
+    finishedAt: isoTime.optional(),
+    tasks: z.record(
+      z.string(),
+      z.object({
+        status: taskStatus,
+        attempts: z.number().int(),
+        output: z.unknown().optional(),
+        error: z.unknown().optional(),
+        undo: z
+          .object({ status: taskStatus, attempts: z.number().int(), error: z.unknown().optional() })
+          .optional(),
+      }),
+    ),
+  })
+  .describe("The object `weft status --json` prints.");
+
+export const executionEvent = z.object({
+  id: z.number().int(),
+  executionId: z.string(),
+  at: z.number().describe("Epoch milliseconds."),
+  type: z.enum(Object.values(EventType) as [string, ...string[]]),
+  task: z.string().optional(),
+  kind: z.string().optional(),
+  attempt: z.number().int().optional(),
+  worker: z.string().optional(),
+  status: z.string().optional(),
+  error: z.object({ type: z.string(), message: z.string() }).passthrough().optional(),
+  data: z.unknown().optional(),
+});
+
+export const eventList = z.object({ events: z.array(executionEvent).describe("Oldest first.") });
+
+export const callbackResult = z.object({
+  status: z
+    .enum(["applied", "duplicate"])
+    .describe("duplicate: the same result had already been applied (a third party's retry)."),
+  executionId: z.string(),
+  task: z.string(),
+});
+
+export const heartbeatResult = z.object({
+  executionId: z.string(),
+  task: z.string(),
+  deadline: isoTime.nullable().describe("The delegate's new deadline; null when it has none."),
+});
+
+export const healthResponse = z.object({ status: z.enum(["ok", "unavailable"]) });

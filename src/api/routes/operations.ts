@@ -1,0 +1,91 @@
+/** `/healthz`, `/metrics` and `/openapi.json`: what operators and tools read. */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { ApiContext } from "../context.js";
+import { openApiDocument } from "../openapi.js";
+import { healthResponse } from "../responses.js";
+
+/** How long the health check waits for the store before calling it unavailable. */
+const HEALTH_TIMEOUT_MS = 2_000;
+
+export function operationRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  ctx.routes.add(
+    app,
+    {
+      method: "GET",
+      url: "/healthz",
+      operationId: "health",
+      summary: "Whether the server and its store answer",
+      tag: "operations",
+      access: "public",
+      responses: {
+        200: { description: "The store answered.", schema: healthResponse },
+        503: { description: "The store did not answer in time (the log says why).", schema: healthResponse },
+      },
+    },
+    async (_request, reply) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        // A point read of an id no one has: it touches the store without reading much.
+        await Promise.race([
+          ctx.runtime.store.getExecution("healthz"),
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`no answer in ${HEALTH_TIMEOUT_MS} ms`)),
+              HEALTH_TIMEOUT_MS,
+            );
+          }),
+        ]);
+        return { status: "ok" };
+      } catch (error) {
+        ctx.logger.warn(
+          `health check: the store does not answer: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        return reply.status(503).send({ status: "unavailable" });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  );
+
+  ctx.routes.add(
+    app,
+    {
+      method: "GET",
+      url: "/metrics",
+      operationId: "metrics",
+      summary: "Metrics in the Prometheus text format",
+      description:
+        "weft_executions_total{status}, weft_task_duration_seconds{kind,outcome}, weft_leases_reaped_total: " +
+        "counted from the events this process's engine committed.",
+      tag: "operations",
+      access: "management",
+      responses: {
+        200: {
+          description: "Prometheus exposition text.",
+          contentType: "text/plain",
+          schema: z.string(),
+        },
+      },
+    },
+    async (_request, reply) => reply.type(ctx.metrics.contentType).send(await ctx.metrics.render()),
+  );
+
+  let document: Record<string, unknown> | undefined;
+  ctx.routes.add(
+    app,
+    {
+      method: "GET",
+      url: "/openapi.json",
+      operationId: "openapi",
+      summary: "This API's OpenAPI 3.1 document",
+      tag: "operations",
+      access: "public",
+      responses: {
+        200: { description: "The document.", schema: z.record(z.string(), z.unknown()) },
+      },
+    },
+    // Built on first use, once every route is registered.
+    async () => (document ??= openApiDocument(ctx.routes.routes, { publicUrl: ctx.publicUrl })),
+  );
+}
