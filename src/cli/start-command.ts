@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { loadWorkflowFile } from "../definition/index.js";
 import type { WorkflowSpec } from "../definition/spec.js";
@@ -92,7 +92,10 @@ export function registerStart(program: Command, io: CliIO): void {
       const spec = looksLikeFile
         ? (await engine.registerWorkflow(await loadWorkflowFile(path))).spec
         : (await engine.getWorkflow(target, parseVersion(options.version))).spec;
-      const { execution } = await engine.start(spec, parseInputs(spec, options));
+      // A worker without --workflows resolves relative js modules against the file's directory.
+      const { execution } = await engine.start(spec, parseInputs(spec, options), {
+        baseDir: looksLikeFile ? dirname(path) : undefined,
+      });
       io.stdout(`${execution.id}\n`);
     } finally {
       await store.close();
