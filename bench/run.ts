@@ -12,6 +12,8 @@ import type { Store } from "../src/engine/store.js";
 import { createRuntime } from "../src/runtime/runtime.js";
 import { openStore } from "../src/runtime/open-store.js";
 import { benchGraphReduce } from "./graph-reduce.js";
+import { benchHttp, printHttpBench } from "./http.js";
+import { benchPostgres, printPostgres } from "./postgres.js";
 import { chain, fanOut, layered, plainExecutor } from "./workloads.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-bench-"));
@@ -123,6 +125,13 @@ async function main(): Promise<void> {
 
 try {
   await main();
+  // WEFT_BENCH_ONLY=embedded skips the PostgreSQL and HTTP parts (they need the services).
+  if (process.env.WEFT_BENCH_ONLY !== "embedded") {
+    console.log("\nPostgreSQL (weft worker processes):");
+    printPostgres(await benchPostgres());
+    console.log("\nHTTP API on loopback:");
+    printHttpBench(await benchHttp());
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
