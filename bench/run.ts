@@ -29,21 +29,24 @@ function count(spec: WorkflowSpec): number {
   return Object.keys(spec.tasks).length;
 }
 
-async function runOn(
-  storeUrl: string,
-  spec: WorkflowSpec,
-  concurrency = 64,
-): Promise<{ ms: number; status: string }> {
-  const store: Store = await openStore(storeUrl);
-  const runtime = await createRuntime({ store, concurrency });
-  let status = "";
-  const ms = await timed(async () => {
-    status = (await runtime.run(spec)).status;
-  });
-  await store.close();
-  if (status !== "succeeded") throw new Error(`${spec.name} ended ${status}`);
-  return { ms, status };
+/** The best of `runs` executions of `spec`, each on a fresh store (the first also warms the JIT up). */
+async function runOn(storeUrl: () => string, spec: WorkflowSpec, runs = 2): Promise<{ ms: number }> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) {
+    const store: Store = await openStore(storeUrl());
+    const runtime = await createRuntime({ store, concurrency: 64 });
+    let status = "";
+    const ms = await timed(async () => {
+      status = (await runtime.run(spec)).status;
+    });
+    await store.close();
+    if (status !== "succeeded") throw new Error(`${spec.name} ended ${status}`);
+    best = Math.min(best, ms);
+  }
+  return { ms: best };
 }
+
+const memoryUrl = () => "memory:";
 
 function sqliteUrl(): string {
   files += 1;
@@ -94,10 +97,10 @@ async function main(): Promise<void> {
     ["fan-out/fan-in 10,000", fan],
     ["random layered DAG 10,000", layered(10_000)],
   ];
-  await runOn("memory:", chain(200)); // warm-up
+  await runOn(memoryUrl, chain(200)); // warm-up
   for (const [label, spec] of workloads) {
-    const memory = await runOn("memory:", spec);
-    const sqlite = await runOn(sqliteUrl(), spec);
+    const memory = await runOn(memoryUrl, spec);
+    const sqlite = await runOn(sqliteUrl, spec);
     const tasks = count(spec);
     const memRate = (tasks / memory.ms) * 1000;
     const sqlRate = (tasks / sqlite.ms) * 1000;
@@ -114,9 +117,10 @@ async function main(): Promise<void> {
   for (const n of [1_000, 10_000, 100_000]) {
     const spec = fanOut(n);
     const before = process.memoryUsage().rss;
-    const memory = await runOn("memory:", spec);
+    const runs = n >= 100_000 ? 1 : 2;
+    const memory = await runOn(memoryUrl, spec, runs);
     const rss = process.memoryUsage().rss;
-    const sqlite = await runOn(sqliteUrl(), spec);
+    const sqlite = await runOn(sqliteUrl, spec, runs);
     console.log(
       `  ${fmt(n)} tasks: memory ${us(memory.ms, count(spec))}, sqlite ${us(sqlite.ms, count(spec))}; rss ${fmt(rss / 2 ** 20)} MB (was ${fmt(before / 2 ** 20)} MB)`,
     );
