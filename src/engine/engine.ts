@@ -10,7 +10,7 @@ import { systemClock, type Clock } from "../shared/clock.js";
 import { ExecutionNotFoundError, type TaskError } from "../shared/errors.js";
 import { hashToken, newId, newToken } from "../shared/ids.js";
 import { resolveInputs } from "./inputs.js";
-import { applyOutcome, failRun } from "./outcomes.js";
+import { applyOutcomes, compareRuns, failRuns, type RunFailure } from "./outcomes.js";
 import { planRuns } from "./plan.js";
 import { getWorkflow, registerWorkflow } from "./registry.js";
 import { reopenTask } from "./reopen.js";
@@ -131,12 +131,7 @@ export class Engine {
         status: "running",
         data: { workflow: spec.name, input: resolvedInput },
       });
-      for (const run of runs) {
-        if (run.status === "ready") {
-          t.ready.push(run);
-          t.runEvent(EventType.taskReady, run);
-        }
-      }
+      for (const run of runs) if (run.status === "ready") t.markReady(run);
       if (layout.order.length === 0) await endExecution(t, execution, "succeeded", null);
     }).then((result) => ({ execution, ready: result.ready }));
   }
@@ -162,18 +157,14 @@ export class Engine {
 
   /**
    * Applies a batch of outcomes in one transaction. Each is a compare-and-set on the run's
-   * status, attempt and traversal: stale and duplicate reports change nothing. With `claim`,
-   * the same transaction also claims ready runs for the caller (a chain advances with about
-   * one commit per step).
+   * status, attempt and traversal: stale and duplicate reports change nothing. The batch costs
+   * a few store calls whatever its size (see outcomes.ts). With `claim`, the same transaction
+   * also claims ready runs for the caller (a chain advances with about one commit per step).
    */
   async settle(outcomes: readonly Outcome[], claim?: ClaimOptions): Promise<StepResult> {
     const now = this.clock.now();
     return this.step(now, async (t) => {
-      // Rows are locked in a stable order across concurrent batches (fewer deadlocks on PostgreSQL);
-      // appliedOutcomes still follows the caller's order.
-      const order = outcomes.map((_, i) => i).sort((a, b) => compareRuns(outcomes[a]!.run, outcomes[b]!.run));
-      const applied = new Array<boolean>(outcomes.length).fill(false);
-      for (const i of order) applied[i] = await applyOutcome(t, outcomes[i]!);
+      const applied = await applyOutcomes(t, outcomes);
       t.appliedOutcomes.push(...applied);
       t.applied += applied.filter(Boolean).length;
       if (claim) await this.claimInto(t, claim);
@@ -319,7 +310,7 @@ export class Engine {
    */
   async reap(now = this.clock.now(), limit = 500): Promise<StepResult> {
     return this.step(now, async (t) => {
-      for (const run of await t.tx.findExpiredRuns(now, limit)) {
+      const failures = (await t.tx.findExpiredRuns(now, limit)).map((run): RunFailure => {
         const lease = run.status === "running";
         const error = lease
           ? timeoutError(
@@ -327,11 +318,13 @@ export class Engine {
               "LeaseExpired",
             )
           : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
-        const guard = lease ? { leaseExpiresBefore: now } : { deadlineBefore: now };
-        if (await failRun(t, run, error, guard)) {
-          t.reaped += 1;
-          if (lease) t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
-        }
+        return { run, error, reapGuard: lease ? { leaseExpiresBefore: now } : { deadlineBefore: now } };
+      });
+      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) {
+        if (!run) continue;
+        t.reaped += 1;
+        if (run.status === "running")
+          t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
       }
       for (const execution of await t.tx.findOverdueExecutions(now, limit)) {
         const { spec } = await this.specs.get(t.tx, execution.id);
@@ -351,16 +344,19 @@ export class Engine {
   async abandon(executionId: string, isGone: (owner: string) => boolean): Promise<number> {
     const now = this.clock.now();
     const result = await this.step(now, async (t) => {
+      const failures: RunFailure[] = [];
       for (const run of await t.tx.listRuns(executionId)) {
         if (run.status !== "running" || !run.leaseOwner || !isGone(run.leaseOwner)) continue;
         const error = timeoutError(
           `attempt ${run.attempt} was interrupted: its process (${run.leaseOwner}) died`,
           "LeaseExpired",
         );
-        if (await failRun(t, run, error, {})) {
-          t.reaped += 1;
-          t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner });
-        }
+        failures.push({ run, error, reapGuard: {} });
+      }
+      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) {
+        if (!run) continue;
+        t.reaped += 1;
+        t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
       }
     });
     return result.reaped;
@@ -412,23 +408,20 @@ export class Engine {
     const claimed = await t.tx.claimRuns({
       now: t.now,
       owner: options.owner,
-      leaseExpiresAt: t.now + this.leaseMs,
+      // From now, not from the transaction's start: a long transaction must not shorten the lease
+      // (claimed at the end of one that settled 10,000 successors, it could expire at once).
+      leaseExpiresAt: Math.max(t.now, this.clock.now()) + this.leaseMs,
       limit: options.limit,
       executionId: options.executionId,
     });
-    for (const run of claimed) {
-      t.claimed.push(run);
-      t.runEvent(EventType.taskStarted, run, { worker: options.owner });
-    }
+    t.claimedHere(claimed);
+    for (const run of claimed) t.runEvent(EventType.taskStarted, run, { worker: options.owner });
   }
 
   /** Runs `fn` in one transaction and publishes its events once it committed. */
   private async step(now: number, fn: (t: Transition) => Promise<void>): Promise<StepResult> {
     const result = await this.store.transaction(async (tx: StoreTx) => {
-      const t = Object.assign(new Transition(tx, now, this.specs, this.random), {
-        applied: 0,
-        claimed: [] as TaskRunRecord[],
-      });
+      const t = new Transition(tx, now, this.specs, this.random);
       await fn(t);
       await t.flushFailures();
       if (t.events.length > 0) await tx.appendEvents(t.events);
@@ -445,10 +438,6 @@ export class Engine {
       reaped: result.reaped,
     };
   }
-}
-
-function compareRuns(a: RunRef, b: RunRef): number {
-  return a.executionId < b.executionId ? -1 : a.executionId > b.executionId ? 1 : a.seq - b.seq;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -1,97 +1,197 @@
 /**
- * Applying what a worker reports: a compare-and-set on the run, then the retry policy or the
- * propagation of its end. Shared by completions, callbacks and the reaper.
+ * Ending attempts in batches: what workers report (`applyOutcomes`) and what the watchdog
+ * decides (`failRuns`). Each batch is decided whole and applied in phases, each one store call
+ * however large the batch: read the runs whose failure needs their record, decide every
+ * attempt (succeeded, skipped, retrying or failed), apply every compare-and-set, then propagate
+ * the ends (propagate.ts). On PostgreSQL every call is a round trip, so a worker's batch costs
+ * a few of them, not one or two per task.
  */
 import type { TaskError } from "../shared/errors.js";
-import type { Outcome } from "./engine.js";
+import type { Outcome, RunRef } from "./engine.js";
+import { propagateEnds } from "./propagate.js";
 import { retryDelay } from "./retry.js";
-import { EventType, RunKind, type TaskRunRecord } from "./store.js";
-import { compensate, endExecution, propagateEnd, type Transition } from "./transitions.js";
+import { EventType, RunKind, type RunChange, type RunGuard, type TaskRunRecord } from "./store.js";
+import { compensate, endExecution, type Transition } from "./transitions.js";
 
-/** Applies one reported outcome; false when it was stale or a duplicate. */
-export async function applyOutcome(t: Transition, outcome: Outcome): Promise<boolean> {
-  const { run } = outcome;
-  const guard = {
-    executionId: run.executionId,
-    seq: run.seq,
-    status: ["running", "waiting"] as const,
-    attempt: run.attempt,
-    traversal: run.traversal,
-  };
-  if (outcome.status === "failed") {
-    const current = await t.tx.getRun(run.executionId, run.seq);
-    return current
-      ? failRun(t, { ...current, attempt: run.attempt, traversal: run.traversal }, outcome.error, {})
-      : false;
-  }
-  const ended = await t.tx.updateRun(guard, {
-    status: outcome.status,
-    output: outcome.status === "succeeded" ? outcome.output : null,
-    finishedAt: t.now,
-    leaseOwner: null,
-    leaseExpiresAt: null,
-  });
-  if (!ended) return false;
-  if (ended.kind === RunKind.end) {
-    const execution = await t.tx.getExecution(ended.executionId);
-    if (execution) await endExecution(t, execution, "succeeded", ended.output);
-    return true;
-  }
-  await propagateEnd(t, ended);
-  return true;
+/** A compare-and-set that ends an attempt, decided before it is applied. */
+interface Ending extends RunChange {
+  /** The attempt fails: its error (a failed end run fails the execution with it). */
+  error?: TaskError;
+  /** The attempt runs again after this time instead of failing. */
+  retryAfter?: number;
 }
 
-/** Fails one attempt: retrying while attempts remain and the error is retryable, else failed. */
-export async function failRun(
+/** What the watchdog fails: the run as it found it, why, and what must still hold. */
+export interface RunFailure {
+  run: TaskRunRecord;
+  error: TaskError;
+  /** Reaping: the lease or the deadline must still have passed (a renewal in between wins). */
+  reapGuard: Pick<RunGuard, "leaseExpiresBefore" | "deadlineBefore">;
+}
+
+/** Orders runs by (execution, seq): rows are then changed in one order by every batch. */
+export function compareRuns(a: RunRef, b: RunRef): number {
+  return a.executionId < b.executionId ? -1 : a.executionId > b.executionId ? 1 : a.seq - b.seq;
+}
+
+/**
+ * Applies a worker's reported outcomes; answers, in their order, whether each was applied
+ * (false: stale, or a duplicate, such as a second report of one attempt in the same batch).
+ */
+export async function applyOutcomes(t: Transition, outcomes: readonly Outcome[]): Promise<boolean[]> {
+  const order = outcomes.map((_, i) => i).sort((a, b) => compareRuns(outcomes[a]!.run, outcomes[b]!.run));
+  // Only a failure needs the run's record (its attempts and retry policy): one read for all.
+  const failed = order.filter((i) => outcomes[i]!.status === "failed");
+  const records = failed.length > 0 ? await t.tx.getRunsByKey(failed.map((i) => outcomes[i]!.run)) : [];
+  const recordOf = new Map(failed.map((i, k) => [i, records[k]]));
+  const endings: (Ending | null)[] = [];
+  for (const i of order) {
+    const outcome = outcomes[i]!;
+    const { run } = outcome;
+    if (outcome.status === "failed") {
+      const current = recordOf.get(i);
+      endings.push(
+        current
+          ? await failureEnding(
+              t,
+              { ...current, attempt: run.attempt, traversal: run.traversal },
+              outcome.error,
+              {},
+            )
+          : null,
+      );
+      continue;
+    }
+    endings.push({
+      guard: { ...attemptGuard(run), status: ["running", "waiting"] },
+      patch: {
+        status: outcome.status,
+        output: outcome.status === "succeeded" ? outcome.output : null,
+        finishedAt: t.now,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      },
+    });
+  }
+  const ended = await applyEndings(t, endings);
+  const applied = new Array<boolean>(outcomes.length).fill(false);
+  order.forEach((i, k) => (applied[i] = ended[k] !== null));
+  return applied;
+}
+
+/**
+ * Fails attempts the watchdog gave up on (an expired lease or deadline, a dead process):
+ * retrying while attempts remain and the error is retryable, else failed. Answers, in order,
+ * the runs as they were found for the failures applied, null for the others.
+ */
+export async function failRuns(
+  t: Transition,
+  failures: readonly RunFailure[],
+): Promise<(TaskRunRecord | null)[]> {
+  const order = failures.map((_, i) => i).sort((a, b) => compareRuns(failures[a]!.run, failures[b]!.run));
+  const endings: Ending[] = [];
+  for (const i of order) {
+    const { run, error, reapGuard } = failures[i]!;
+    endings.push(await failureEnding(t, run, error, reapGuard));
+  }
+  const ended = await applyEndings(t, endings);
+  const answers = new Array<TaskRunRecord | null>(failures.length).fill(null);
+  order.forEach((i, k) => (answers[i] = ended[k] ? failures[i]!.run : null));
+  return answers;
+}
+
+function attemptGuard(run: RunRef): Omit<RunGuard, "status"> {
+  return { executionId: run.executionId, seq: run.seq, attempt: run.attempt, traversal: run.traversal };
+}
+
+/** The retry policy: `run` runs again while attempts remain and `error` is retryable. */
+async function failureEnding(
   t: Transition,
   run: TaskRunRecord,
   error: TaskError,
-  reapGuard: { leaseExpiresBefore?: number; deadlineBefore?: number },
-): Promise<boolean> {
-  const guard = {
-    executionId: run.executionId,
-    seq: run.seq,
-    status: ["running", "waiting"] as const,
-    attempt: run.attempt,
-    traversal: run.traversal,
-    ...reapGuard,
-  };
+  reapGuard: RunFailure["reapGuard"],
+): Promise<Ending> {
+  const guard: RunGuard = { ...attemptGuard(run), status: ["running", "waiting"], ...reapGuard };
   if (error.retryable && run.attempt < run.maxAttempts && run.kind !== RunKind.end) {
     const { spec } = await t.specs.get(t.tx, run.executionId);
     const policy = spec.tasks[run.task]?.retry;
-    const delay = policy ? retryDelay(policy, run.attempt, t.random) : 0;
-    const retrying = await t.tx.updateRun(guard, {
+    const retryAfter = t.now + (policy ? retryDelay(policy, run.attempt, t.random) : 0);
+    const patch = {
       status: "retrying",
       error,
-      runAfter: t.now + delay,
+      runAfter: retryAfter,
       leaseOwner: null,
       leaseExpiresAt: null,
       tokenHash: null,
       deadline: null,
-    });
-    if (retrying) t.runEvent(EventType.taskRetrying, retrying, { error, data: { runAfter: t.now + delay } });
-    return retrying !== null;
+    } as const;
+    return { guard, patch, error, retryAfter };
   }
-  const failed = await t.tx.updateRun(guard, {
+  const patch = {
     status: "failed",
     error,
     finishedAt: t.now,
     leaseOwner: null,
     leaseExpiresAt: null,
+  } as const;
+  return { guard, patch, error };
+}
+
+/**
+ * Applies decided endings in one store call (null: nothing to apply), then what follows from
+ * each that held: a retry's event, the propagation of the ends (all together), and the end of
+ * the execution for its end run. Answers the changed runs, null where a guard did not hold.
+ */
+async function applyEndings(
+  t: Transition,
+  endings: readonly (Ending | null)[],
+): Promise<(TaskRunRecord | null)[]> {
+  const indexes: number[] = [];
+  const changes: RunChange[] = [];
+  endings.forEach((ending, i) => {
+    if (!ending) return;
+    indexes.push(i);
+    changes.push({ guard: ending.guard, patch: ending.patch });
   });
-  if (!failed) return false;
-  if (failed.kind === RunKind.end) {
-    const execution = await t.tx.getExecution(failed.executionId);
-    if (execution) {
-      const failure = {
-        type: error.type,
-        message: `the workflow output could not be computed: ${error.message}`,
-      };
-      t.recordFailure(execution.id, failure);
-      await compensate(t, t.withFailures(execution), "failed", failure);
-    }
-    return true;
+  const answers = new Array<TaskRunRecord | null>(endings.length).fill(null);
+  if (changes.length === 0) return answers;
+  const changed = await t.tx.updateRuns(changes);
+  const ended: TaskRunRecord[] = [];
+  const endRuns: [TaskRunRecord, Ending][] = [];
+  changed.forEach((run, k) => {
+    const i = indexes[k]!;
+    const ending = endings[i]!;
+    answers[i] = run;
+    if (!run) return;
+    if (ending.retryAfter !== undefined) {
+      t.runEvent(EventType.taskRetrying, run, { error: ending.error, data: { runAfter: ending.retryAfter } });
+    } else if (run.kind === RunKind.end) endRuns.push([run, ending]);
+    else ended.push(run);
+  });
+  await propagateEnds(t, ended);
+  for (const [run, ending] of endRuns) await endRunEnded(t, run, ending.error);
+  return answers;
+}
+
+/**
+ * The end run of an execution (its output template) was evaluated: the execution succeeds
+ * with the output, or fails (its undos run) when the template could not be evaluated.
+ */
+async function endRunEnded(
+  t: Transition,
+  endRun: TaskRunRecord,
+  error: TaskError | undefined,
+): Promise<void> {
+  const execution = await t.tx.getExecution(endRun.executionId);
+  if (!execution) return;
+  if (endRun.status !== "failed" || !error) {
+    await endExecution(t, execution, "succeeded", endRun.output);
+    return;
   }
-  await propagateEnd(t, failed);
-  return true;
+  const failure = {
+    type: error.type,
+    message: `the workflow output could not be computed: ${error.message}`,
+  };
+  t.recordFailure(execution.id, failure);
+  await compensate(t, t.withFailures(execution), "failed", failure);
 }

@@ -75,8 +75,7 @@ export async function reopenTask(t: Transition, execution: ExecutionRecord, task
     if (!updated)
       throw new StateConflictError(`Task "${run.task}" changed while it was being reopened: try again.`);
     if (seq === target.seq) {
-      t.ready.push(updated);
-      t.runEvent(EventType.taskReady, updated, { data: { retriedBy: "operator" } });
+      t.markReady(updated, { data: { retriedBy: "operator" } });
     }
   }
   const failures = Math.max(0, execution.failures - 1);

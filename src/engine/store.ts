@@ -9,7 +9,10 @@
  */
 import type { TaskError } from "../shared/errors.js";
 import type { WorkflowSpec } from "../definition/spec.js";
+import type { ExecutionEvent } from "./events.js";
 import type { ExecutionStatus, TaskStatus } from "./states.js";
+
+export { EventType, type ExecutionEvent } from "./events.js";
 
 /** A value or a promise of it: memory and SQLite answer synchronously, PostgreSQL does not. */
 export type Awaitable<T> = T | Promise<T>;
@@ -119,6 +122,15 @@ export interface RunGuard {
   deadlineBefore?: number;
 }
 
+/** Where a run is: its execution and its seq. */
+export type RunKey = Pick<TaskRunRecord, "executionId" | "seq">;
+
+/** One compare-and-set of a batch (see `StoreTx.updateRuns`). */
+export interface RunChange {
+  guard: RunGuard;
+  patch: RunPatch;
+}
+
 /** Fields a transition sets on a run. */
 export type RunPatch = Partial<
   Pick<
@@ -148,49 +160,16 @@ export type ExecutionPatch = Partial<
   >
 >;
 
-/** What a sync-point decrement changes on one successor. */
+/**
+ * What the end of one predecessor changes on one successor's sync point: `pending` one less,
+ * `failed` and `skipped` (0 or 1) added to its counters.
+ */
 export interface SyncPointDelta {
   executionId: string;
   seq: number;
   traversal: string;
   failed: number;
   skipped: number;
-}
-
-export const EventType = {
-  executionCreated: "execution:created",
-  executionSucceeded: "execution:succeeded",
-  executionFailed: "execution:failed",
-  executionCancelled: "execution:cancelled",
-  executionCompensating: "execution:compensating",
-  /** An operator retried a failed task: the execution runs again. */
-  executionRetried: "execution:retried",
-  taskReady: "task:ready",
-  taskSkipped: "task:skipped",
-  taskStarted: "task:started",
-  taskSucceeded: "task:succeeded",
-  taskFailed: "task:failed",
-  taskRetrying: "task:retrying",
-  taskWaiting: "task:waiting",
-  taskCancelled: "task:cancelled",
-  leaseExpired: "lease:expired",
-} as const;
-export type EventType = (typeof EventType)[keyof typeof EventType];
-
-/** One entry of an execution's history. */
-export interface ExecutionEvent {
-  /** Assigned by the store, increasing within an execution. */
-  id?: number;
-  executionId: string;
-  at: number;
-  type: EventType;
-  task?: string;
-  kind?: RunKind;
-  attempt?: number;
-  worker?: string;
-  status?: string;
-  error?: TaskError | ExecutionError;
-  data?: unknown;
 }
 
 /** A registered workflow definition: what `weft start NAME` and `POST /v1/executions` run. */
@@ -234,22 +213,38 @@ export interface StoreTx {
   ): Awaitable<boolean>;
   insertRuns(runs: readonly TaskRunRecord[]): Awaitable<void>;
   getRun(executionId: string, seq: number): Awaitable<TaskRunRecord | undefined>;
+  /**
+   * The runs at `keys`, of any executions, in one call (a worker's batch of reports): answered
+   * in the order of `keys`, undefined where no run is.
+   */
+  getRunsByKey(keys: readonly RunKey[]): Awaitable<(TaskRunRecord | undefined)[]>;
   listRuns(executionId: string): Awaitable<TaskRunRecord[]>;
   /** Compare-and-set on one run; answers the updated run, or null when the guard did not hold. */
   updateRun(guard: RunGuard, patch: RunPatch): Awaitable<TaskRunRecord | null>;
   /**
-   * Decrements each successor's sync point and adds to its outcome counters, atomically per row.
-   * Answers the successors whose `pending` reached zero by exactly this call (and only those),
-   * still `blocked`, for the engine to decide.
+   * Compare-and-set on many runs in one call: for each change, in order, the updated run, or
+   * null when its guard did not hold (that change alone is then not applied). Changes apply in
+   * order, so a run named twice has its second guard checked against the first change.
+   *
+   * @example
+   * await tx.updateRuns([{ guard, patch: { status: "ready", runAfter: now } }]) // [run] or [null]
+   */
+  updateRuns(changes: readonly RunChange[]): Awaitable<(TaskRunRecord | null)[]>;
+  /**
+   * Applies the deltas to the sync points of `blocked` runs of the deltas' traversal, atomically
+   * per row. Deltas naming one run (it follows several runs that ended together) apply as one:
+   * `pending` drops by their number, never below zero, and the counters grow by their sums.
+   * Answers, once each and in the order of their first delta, the runs whose `pending` reached
+   * zero by exactly this call, still `blocked`, for the engine to decide.
    */
   decrementSyncPoints(deltas: readonly SyncPointDelta[]): Awaitable<TaskRunRecord[]>;
   /** Moves up to `limit` ready or retrying runs whose runAfter has passed to running, under a lease. */
   claimRuns(request: ClaimRequest): Awaitable<TaskRunRecord[]>;
   /**
-   * Counts a task failure against the execution (atomically: `failures + 1`) and keeps the
-   * first failure as the execution's error.
+   * Counts `count` (default 1) task failures against the execution (atomically:
+   * `failures + count`) and keeps the first failure as the execution's error.
    */
-  recordFailure(executionId: string, error: ExecutionError): Awaitable<void>;
+  recordFailure(executionId: string, error: ExecutionError, count?: number): Awaitable<void>;
   /** The delegate run holding this token hash, whatever its status now, if any. */
   findRunByToken(tokenHash: string): Awaitable<TaskRunRecord | undefined>;
   /** Running runs whose lease expired, and waiting runs whose deadline passed, before `now`. */

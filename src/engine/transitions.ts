@@ -1,8 +1,8 @@
 /**
- * The transitions applied inside one store transaction: ending a run and propagating its end
- * through the sync points of its successors, deciding resolved runs, ending executions and
- * starting their undos. Everything here runs between `store.transaction` and its commit, so a
- * process dying half-way leaves nothing half-done.
+ * What one store transaction of the engine collects (Transition), and the transitions of whole
+ * executions: ending them, and cancelling their open runs and starting their undos. Ending runs
+ * and propagating their ends is in outcomes.ts and propagate.ts. Everything here runs between
+ * `store.transaction` and its commit, so a process dying half-way leaves nothing half-done.
  */
 import type { WorkflowSpec } from "../definition/spec.js";
 import type { TaskError } from "../shared/errors.js";
@@ -15,11 +15,14 @@ import {
   type ExecutionError,
   type ExecutionEvent,
   type ExecutionRecord,
+  type RunChange,
   type StoreTx,
-  type SyncPointDelta,
   type TaskRunRecord,
 } from "./store.js";
-import { decideSyncPoint } from "./sync-point.js";
+
+function runKey(run: TaskRunRecord): string {
+  return `${run.seq}\u0000${run.executionId}`;
+}
 
 /** Specs and layouts by execution id, parsed once per process: specs never change within a traversal. */
 export class SpecCache {
@@ -61,6 +64,8 @@ export class Transition {
    * transactions cannot each hold a lock the other waits for.
    */
   private readonly failures = new Map<string, { count: number; first: ExecutionError }>();
+  /** The task:ready event of each run made ready here (see `claimedHere`). */
+  private readonly readyEvents = new Map<string, ExecutionEvent>();
   /** Runs failed by the reaper in this transaction. */
   reaped = 0;
   /** Reported outcomes that were applied (the others were stale or duplicates). */
@@ -93,9 +98,34 @@ export class Transition {
 
   async flushFailures(): Promise<void> {
     for (const [executionId, { count, first }] of this.failures) {
-      for (let i = 0; i < count; i++) await this.tx.recordFailure(executionId, first);
+      await this.tx.recordFailure(executionId, first, count);
     }
     this.failures.clear();
+  }
+
+  /** A run became ready: the caller hears of it, and the history does (see `claimedHere`). */
+  markReady(run: TaskRunRecord, extra?: Partial<ExecutionEvent>): void {
+    this.ready.push(run);
+    this.readyEvents.set(runKey(run), this.runEvent(EventType.taskReady, run, extra));
+  }
+
+  /**
+   * Runs this transaction claimed. Those it also made ready lose their task:ready event: the
+   * task:started written in the same commit says as much, and a short task then costs one
+   * event row less.
+   */
+  claimedHere(runs: readonly TaskRunRecord[]): void {
+    this.claimed.push(...runs);
+    if (this.readyEvents.size === 0) return;
+    const dropped = new Set<ExecutionEvent>();
+    for (const run of runs) {
+      const event = this.readyEvents.get(runKey(run));
+      if (event) dropped.add(event);
+    }
+    if (dropped.size === 0) return;
+    const kept = this.events.filter((event) => !dropped.has(event));
+    this.events.length = 0;
+    this.events.push(...kept);
   }
 
   event(event: Omit<ExecutionEvent, "at">): void {
@@ -103,7 +133,12 @@ export class Transition {
     this.events.push(event as ExecutionEvent);
   }
 
-  runEvent(type: ExecutionEvent["type"], run: TaskRunRecord, extra?: Partial<ExecutionEvent>): void {
+  /** Records an event about `run`; answers it. */
+  runEvent(
+    type: ExecutionEvent["type"],
+    run: TaskRunRecord,
+    extra?: Partial<ExecutionEvent>,
+  ): ExecutionEvent {
     const event: ExecutionEvent = {
       executionId: run.executionId,
       at: this.now,
@@ -113,115 +148,10 @@ export class Transition {
       attempt: run.attempt,
       status: run.status,
     };
-    this.events.push(extra ? Object.assign(event, extra) : event);
+    if (extra) Object.assign(event, extra);
+    this.events.push(event);
+    return event;
   }
-}
-
-const EVENT_OF_END: Partial<Record<TaskStatus, ExecutionEvent["type"]>> = {
-  succeeded: EventType.taskSucceeded,
-  failed: EventType.taskFailed,
-  skipped: EventType.taskSkipped,
-  cancelled: EventType.taskCancelled,
-};
-
-/**
- * Propagates the end of `finished` (already moved to a terminal status by a compare-and-set)
- * through the sync points of its successors. Runs decided `skipped` propagate in turn, so the
- * cost is the out-degree of each run that ends, never the size of the execution.
- */
-export async function propagateEnd(t: Transition, finished: TaskRunRecord): Promise<void> {
-  const queue = [finished];
-  for (let run = queue.pop(); run; run = queue.pop()) {
-    const type = EVENT_OF_END[run.status];
-    if (type && run.kind !== RunKind.end && run.kind !== RunKind.undoEnd)
-      t.runEvent(type, run, run.error ? { error: run.error } : {});
-    if (run.kind === RunKind.task && run.status === "failed" && !run.allowFailure) {
-      const error: ExecutionError = {
-        type: run.error?.type ?? "Error",
-        message: `task "${run.task}" failed: ${run.error?.message ?? "unknown error"}`,
-        task: run.task,
-      };
-      t.recordFailure(run.executionId, error);
-    }
-    if (run.successors.length === 0) continue;
-    const failed = run.status === "failed" && !run.allowFailure ? 1 : 0;
-    const skipped = run.status === "skipped" || run.status === "cancelled" ? 1 : 0;
-    const deltas: SyncPointDelta[] = run.successors.map((seq) => ({
-      executionId: run.executionId,
-      seq,
-      traversal: run.traversal,
-      failed,
-      skipped,
-    }));
-    const resolved = await t.tx.decrementSyncPoints(deltas);
-    for (const next of resolved) {
-      const decision = decideSyncPoint(next.rule, {
-        failed: next.failedPredecessors,
-        skipped: next.skippedPredecessors,
-      });
-      if (decision === "end") {
-        await resolveEnd(t, next);
-      } else if (decision === "ready") {
-        const ready = await t.tx.updateRun(
-          { executionId: next.executionId, seq: next.seq, status: ["blocked"], traversal: next.traversal },
-          { status: "ready", runAfter: t.now },
-        );
-        if (ready) {
-          t.ready.push(ready);
-          t.runEvent(EventType.taskReady, ready);
-        }
-      } else {
-        const skippedRun = await t.tx.updateRun(
-          { executionId: next.executionId, seq: next.seq, status: ["blocked"], traversal: next.traversal },
-          { status: "skipped", finishedAt: t.now },
-        );
-        if (skippedRun) queue.push(skippedRun);
-      }
-    }
-  }
-}
-
-/** An internal sync point resolved: the execution's tasks all ended, or its undos all did. */
-async function resolveEnd(t: Transition, endRun: TaskRunRecord): Promise<void> {
-  const stored = await t.tx.getExecution(endRun.executionId);
-  if (!stored || stored.traversal !== endRun.traversal) return;
-  const execution = t.withFailures(stored);
-  if (endRun.kind === RunKind.undoEnd) {
-    await markEndRun(t, endRun);
-    await endExecution(t, execution, execution.endStatus ?? "failed");
-    return;
-  }
-  if (execution.status !== "running") return;
-  if (execution.failures > 0) {
-    await markEndRun(t, endRun);
-    await compensate(t, execution, "failed", execution.error);
-    return;
-  }
-  const { spec } = await t.specs.get(t.tx, execution.id);
-  if (spec.output === undefined) {
-    await markEndRun(t, endRun);
-    await endExecution(t, execution, "succeeded", null);
-    return;
-  }
-  // The output template needs expression evaluation, which is a worker's job: the end run
-  // becomes ready like any task, so a worker dying here loses nothing.
-  const ready = await t.tx.updateRun(
-    { executionId: endRun.executionId, seq: endRun.seq, status: ["blocked"], traversal: endRun.traversal },
-    { status: "ready", runAfter: t.now },
-  );
-  if (ready) t.ready.push(ready);
-}
-
-async function markEndRun(t: Transition, endRun: TaskRunRecord): Promise<void> {
-  await t.tx.updateRun(
-    {
-      executionId: endRun.executionId,
-      seq: endRun.seq,
-      status: ["blocked", "ready", "running"],
-      traversal: endRun.traversal,
-    },
-    { status: "succeeded", finishedAt: t.now },
-  );
 }
 
 const EXECUTION_EVENT = {
@@ -265,21 +195,19 @@ export async function compensate(
   withUndo = true,
 ): Promise<void> {
   const runs = await t.tx.listRuns(execution.id);
-  const statusBySeq = new Map<number, TaskStatus>();
-  for (const run of runs) {
-    let status = run.status;
-    if (!isTerminalTask(run.status) && run.traversal === execution.traversal) {
-      const cancelled = await t.tx.updateRun(
-        { executionId: run.executionId, seq: run.seq, status: [run.status], traversal: run.traversal },
-        { status: "cancelled", finishedAt: t.now, leaseOwner: null, leaseExpiresAt: null },
-      );
-      if (cancelled) {
-        status = "cancelled";
-        if (run.kind === RunKind.task) t.runEvent(EventType.taskCancelled, cancelled);
-      }
-    }
-    statusBySeq.set(run.seq, status);
-  }
+  const statusBySeq = new Map<number, TaskStatus>(runs.map((run) => [run.seq, run.status]));
+  // Every open run of the traversal is cancelled, all in one batch.
+  const open = runs.filter((run) => !isTerminalTask(run.status) && run.traversal === execution.traversal);
+  const changes: RunChange[] = open.map((run) => ({
+    guard: { executionId: run.executionId, seq: run.seq, status: [run.status], traversal: run.traversal },
+    patch: { status: "cancelled", finishedAt: t.now, leaseOwner: null, leaseExpiresAt: null },
+  }));
+  const cancelled = changes.length > 0 ? await t.tx.updateRuns(changes) : [];
+  cancelled.forEach((run) => {
+    if (!run) return;
+    statusBySeq.set(run.seq, "cancelled");
+    if (run.kind === RunKind.task) t.runEvent(EventType.taskCancelled, run);
+  });
   const current = { ...execution, error: execution.error ?? error };
   if (error && !execution.error) {
     await t.tx.updateExecution(execution.id, { status: ["pending", "running"] }, { error, updatedAt: t.now });
@@ -314,12 +242,7 @@ export async function compensate(
     status: "compensating",
     data: { endStatus },
   });
-  for (const run of undoRuns) {
-    if (run.status === "ready") {
-      t.ready.push(run);
-      t.runEvent(EventType.taskReady, run);
-    }
-  }
+  for (const run of undoRuns) if (run.status === "ready") t.markReady(run);
 }
 
 /** The stored error of a run whose attempt ran out of time or lost its lease. */

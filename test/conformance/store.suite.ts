@@ -10,6 +10,7 @@
 import { afterEach, beforeEach, describe } from "vitest";
 import type { Engine, EngineOptions } from "../../src/engine/engine.js";
 import type { Store } from "../../src/engine/store.js";
+import { batchCases } from "./batches.cases.js";
 import { claimCases } from "./claims.cases.js";
 import { delegateCases } from "./delegates.cases.js";
 import { endToEndCases } from "./end-to-end.cases.js";
@@ -86,6 +87,7 @@ export function storeConformanceSuite(
     recordCases(ctx);
     claimCases(ctx);
     syncPointCases(ctx);
+    batchCases(ctx);
     raceCases(ctx);
     delegateCases(ctx);
     transactionCases(ctx);

@@ -20,7 +20,7 @@ import type {
   TaskRunRecord,
   WorkflowRecord,
 } from "../../engine/store.js";
-import { copyRun, matches } from "./run-records.js";
+import { copyRun, matches, sumDeltas } from "./run-records.js";
 
 export { matches } from "./run-records.js";
 
@@ -244,6 +244,12 @@ export class MemoryStore implements Store {
     return updated;
   }
 
+  private updateRun(guard: RunGuard, patch: RunPatch): TaskRunRecord | null {
+    return this.updateSlot(guard.executionId, guard.seq, (run) =>
+      matches(run, guard) ? Object.assign(copyRun(run), patch) : null,
+    );
+  }
+
   private tx(): StoreTx {
     return {
       insertExecution: (execution) => {
@@ -259,12 +265,12 @@ export class MemoryStore implements Store {
         this.setExecution({ ...execution, ...patch });
         return true;
       },
-      recordFailure: (id, error: ExecutionError) => {
+      recordFailure: (id, error: ExecutionError, count = 1) => {
         const execution = this.executions.get(id);
         if (execution)
           this.setExecution({
             ...execution,
-            failures: execution.failures + 1,
+            failures: execution.failures + count,
             error: execution.error ?? error,
           });
       },
@@ -284,19 +290,18 @@ export class MemoryStore implements Store {
         }
       },
       getRun: (executionId, seq) => this.run(executionId, seq),
+      getRunsByKey: (keys) => keys.map((key) => this.run(key.executionId, key.seq)),
       listRuns: (executionId) => this.runsOf(executionId),
-      updateRun: (guard: RunGuard, patch: RunPatch) =>
-        this.updateSlot(guard.executionId, guard.seq, (run) =>
-          matches(run, guard) ? Object.assign(copyRun(run), patch) : null,
-        ),
+      updateRun: (guard: RunGuard, patch: RunPatch) => this.updateRun(guard, patch),
+      updateRuns: (changes) => changes.map((change) => this.updateRun(change.guard, change.patch)),
       decrementSyncPoints: (deltas: readonly SyncPointDelta[]) => {
         const resolved: TaskRunRecord[] = [];
-        for (const delta of deltas) {
+        for (const delta of sumDeltas(deltas)) {
           const updated = this.updateSlot(delta.executionId, delta.seq, (run) => {
             if (run.traversal !== delta.traversal || run.status !== "blocked" || run.pending <= 0)
               return null;
             const next = copyRun(run);
-            next.pending -= 1;
+            next.pending = Math.max(0, run.pending - delta.count);
             next.failedPredecessors += delta.failed;
             next.skippedPredecessors += delta.skipped;
             return next;

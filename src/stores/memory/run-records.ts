@@ -1,4 +1,4 @@
-import type { RunGuard, TaskRunRecord } from "../../engine/store.js";
+import type { RunGuard, SyncPointDelta, TaskRunRecord } from "../../engine/store.js";
 
 /**
  * A copy of a run record, field by field: every record then shares one hidden class, which
@@ -46,4 +46,39 @@ export function matches(run: TaskRunRecord, guard: RunGuard): boolean {
   if (guard.deadlineBefore !== undefined && !(run.deadline !== null && run.deadline < guard.deadlineBefore))
     return false;
   return true;
+}
+
+/** The deltas of one `decrementSyncPoints` call naming one run, applied as one (see the port). */
+export interface SummedDelta extends SyncPointDelta {
+  /** How many deltas named the run: `pending` drops by this much. */
+  count: number;
+}
+
+/**
+ * The deltas of one call summed per run, in the order of each run's first delta: a run that
+ * follows several runs ending together is changed, and answered, once.
+ *
+ * @example
+ * sumDeltas([d, { ...d, failed: 1 }]) // [{ ...d, count: 2, failed: 1 }]
+ */
+export function sumDeltas(deltas: readonly SyncPointDelta[]): SummedDelta[] {
+  const byRun = new Map<string, SummedDelta>();
+  for (const delta of deltas) {
+    const key = `${delta.seq}\u0000${delta.traversal}\u0000${delta.executionId}`;
+    const summed = byRun.get(key);
+    if (summed) {
+      summed.count += 1;
+      summed.failed += delta.failed;
+      summed.skipped += delta.skipped;
+    } else
+      byRun.set(key, {
+        executionId: delta.executionId,
+        seq: delta.seq,
+        traversal: delta.traversal,
+        failed: delta.failed,
+        skipped: delta.skipped,
+        count: 1,
+      });
+  }
+  return [...byRun.values()];
 }

@@ -8,12 +8,14 @@ import type pg from "pg";
 import type {
   ClaimRequest,
   ExecutionPatch,
+  RunChange,
   RunGuard,
   RunPatch,
   StoreTx,
   SyncPointDelta,
   TaskRunRecord,
 } from "../../engine/store.js";
+import { sumDeltas } from "../memory/run-records.js";
 import type { ExecutionCache } from "./execution-cache.js";
 import { Queries, statement, type Queryable } from "./queries.js";
 import {
@@ -33,10 +35,11 @@ import {
   type PatchColumn,
   type TaskRunRow,
 } from "./schema.js";
-import { DECREMENT_SYNC_POINTS, syncPointRounds } from "./sync-points.js";
+import { changeRounds, changesColumns, keyColumns, RUNS_BY_KEY, UPDATE_RUNS } from "./run-changes.js";
+import { DECREMENT_SYNC_POINT, DECREMENT_SYNC_POINTS, syncPointColumns } from "./sync-points.js";
 
 const RECORD_FAILURE =
-  "UPDATE executions SET failures = failures + 1, error = coalesce(error, $1::json) WHERE id = $2";
+  "UPDATE executions SET failures = failures + $3, error = coalesce(error, $1::json) WHERE id = $2";
 // Claim in one statement. SKIP LOCKED: workers racing for the queue take different rows
 // instead of queueing behind each other's locks; the CTE locks before the UPDATE reads.
 const CLAIM = (byExecution: boolean) =>
@@ -115,6 +118,7 @@ function runGuard(guard: RunGuard, values: unknown[]): string {
 }
 
 const claimable = (status: string | undefined) => status === "ready" || status === "retrying";
+const runKey = (run: { executionId: string; seq: number }) => `${run.seq}\u0000${run.executionId}`;
 
 /**
  * One transaction's StoreTx and what PostgresStore needs to know at its end: whether runs
@@ -123,8 +127,11 @@ const claimable = (status: string | undefined) => status === "ready" || status =
  */
 export class PostgresTx {
   readonly api: StoreTx;
-  /** Some run became ready or retrying: wake the workers once this commits. */
-  wake = false;
+  /**
+   * Runs this transaction made ready or retrying and did not claim itself: workers elsewhere
+   * are woken for them once it commits (a chain's step claims what it made ready: no wake-up).
+   */
+  readonly madeClaimable = new Set<string>();
   /** The first statement error; PostgreSQL refuses every later statement of the transaction. */
   failure: unknown = undefined;
   private open = true;
@@ -144,6 +151,11 @@ export class PostgresTx {
     this.api = createApi(this, new Queries(db, cache, true), cache);
   }
 
+  /** Whether workers should be woken once this commits. */
+  get wake(): boolean {
+    return this.madeClaimable.size > 0;
+  }
+
   /** Called once the transaction committed or rolled back: the StoreTx refuses further use. */
   end(): void {
     this.open = false;
@@ -153,6 +165,18 @@ export class PostgresTx {
 function createApi(self: PostgresTx, q: Queries, cache: ExecutionCache): StoreTx {
   const run = (text: string, values: readonly unknown[]) =>
     q.db.query<pg.QueryResultRow>(statement(text, values));
+  async function updateRun(guard: RunGuard, patch: RunPatch): Promise<TaskRunRecord | null> {
+    const values: unknown[] = [];
+    const sets = assignments(patch, RUN_PATCH_COLUMNS, values);
+    const where = runGuard(guard, values);
+    const sql = sets
+      ? `UPDATE task_runs SET ${sets} WHERE ${where} RETURNING ${RUN_COLUMNS}`
+      : `SELECT ${RUN_COLUMNS} FROM task_runs WHERE ${where}`;
+    const row = (await run(sql, values)).rows[0] as TaskRunRow | undefined;
+    if (!row) return null;
+    if (claimable(patch.status)) self.madeClaimable.add(runKey(guard));
+    return toRun(row);
+  }
   return {
     async insertExecution(execution) {
       await run(EXECUTION_INSERT, executionValues(execution));
@@ -177,35 +201,53 @@ function createApi(self: PostgresTx, q: Queries, cache: ExecutionCache): StoreTx
     async insertRuns(runs) {
       if (runs.length === 0) return;
       await run(RUNS_INSERT, runColumns(runs));
-      if (runs.some((r) => claimable(r.status))) self.wake = true;
+      for (const r of runs) if (claimable(r.status)) self.madeClaimable.add(runKey(r));
     },
     getRun: (executionId, seq) => q.getRun(executionId, seq),
     listRuns: (executionId) => q.listRuns(executionId),
-    async updateRun(guard: RunGuard, patch: RunPatch) {
-      const values: unknown[] = [];
-      const sets = assignments(patch, RUN_PATCH_COLUMNS, values);
-      const where = runGuard(guard, values);
-      const sql = sets
-        ? `UPDATE task_runs SET ${sets} WHERE ${where} RETURNING ${RUN_COLUMNS}`
-        : `SELECT ${RUN_COLUMNS} FROM task_runs WHERE ${where}`;
-      const row = (await run(sql, values)).rows[0] as TaskRunRow | undefined;
-      if (!row) return null;
-      if (claimable(patch.status)) self.wake = true;
-      return toRun(row);
+    updateRun,
+    async getRunsByKey(keys) {
+      if (keys.length === 1) return [await q.getRun(keys[0]!.executionId, keys[0]!.seq)];
+      const found = new Array<TaskRunRecord | undefined>(keys.length).fill(undefined);
+      if (keys.length === 0) return found;
+      const { rows } = await run(RUNS_BY_KEY, keyColumns(keys));
+      for (const row of rows as (TaskRunRow & { n: string | number })[])
+        found[Number(row.n) - 1] = toRun(row);
+      return found;
+    },
+    async updateRuns(changes: readonly RunChange[]) {
+      // One change (a chain's step) needs no lock order: the short statement, with its prepared plan.
+      if (changes.length === 1) return [await updateRun(changes[0]!.guard, changes[0]!.patch)];
+      const answers = new Array<TaskRunRecord | null>(changes.length).fill(null);
+      for (const round of changeRounds(changes)) {
+        const { rows } = await run(UPDATE_RUNS, changesColumns(round.map((i) => changes[i]!)));
+        for (const row of rows as (TaskRunRow & { n: number })[]) {
+          const i = round[row.n - 1]!;
+          answers[i] = toRun(row);
+          if (claimable(changes[i]!.patch.status)) self.madeClaimable.add(runKey(changes[i]!.guard));
+        }
+      }
+      return answers;
     },
     async decrementSyncPoints(deltas: readonly SyncPointDelta[]) {
-      const resolved = new Map<string, TaskRunRecord>();
-      for (const round of syncPointRounds(deltas)) {
-        const { rows } = await run(DECREMENT_SYNC_POINTS, round);
-        for (const row of rows as TaskRunRow[]) resolved.set(`${row.execution_id}/${row.seq}`, toRun(row));
+      if (deltas.length === 0) return [];
+      const summed = sumDeltas(deltas);
+      if (summed.length === 1) {
+        // One successor (a chain's step): the short statement, with its prepared plan.
+        const { rows } = await run(
+          DECREMENT_SYNC_POINT,
+          syncPointColumns(summed).map((column) => column[0]),
+        );
+        return (rows as TaskRunRow[]).filter((row) => row.pending === 0).map(toRun);
       }
+      const { rows } = await run(DECREMENT_SYNC_POINTS, syncPointColumns(summed));
+      const resolved = new Map<string, TaskRunRecord>();
+      for (const row of rows as TaskRunRow[]) resolved.set(`${row.seq}\u0000${row.execution_id}`, toRun(row));
       // Answer in the order the deltas came, as the reference adapter does.
       const answer: TaskRunRecord[] = [];
-      for (const d of deltas) {
-        const key = `${d.executionId}/${d.seq}`;
-        const run = resolved.get(key);
-        if (run) answer.push(run);
-        resolved.delete(key);
+      for (const d of summed) {
+        const resolvedRun = resolved.get(`${d.seq}\u0000${d.executionId}`);
+        if (resolvedRun) answer.push(resolvedRun);
       }
       return answer;
     },
@@ -215,11 +257,13 @@ function createApi(self: PostgresTx, q: Queries, cache: ExecutionCache): StoreTx
       const values = [request.owner, request.leaseExpiresAt, request.now, limit];
       if (request.executionId !== undefined) values.push(request.executionId);
       const { rows } = await run(CLAIM(request.executionId !== undefined), values);
+      for (const row of rows as TaskRunRow[])
+        self.madeClaimable.delete(`${row.seq}\u0000${row.execution_id}`);
       // RETURNING promises no order: answer in claim order, like the reference adapter.
       return (rows as TaskRunRow[]).map(toRun).sort((a, b) => a.runAfter - b.runAfter || a.seq - b.seq);
     },
-    async recordFailure(executionId, error) {
-      await run(RECORD_FAILURE, [JSON.stringify(error), executionId]);
+    async recordFailure(executionId, error, count = 1) {
+      await run(RECORD_FAILURE, [JSON.stringify(error), executionId, count]);
     },
     async findRunByToken(tokenHash) {
       const row = (await run(BY_TOKEN, [tokenHash])).rows[0] as TaskRunRow | undefined;

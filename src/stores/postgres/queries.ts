@@ -37,10 +37,26 @@ export interface Queryable {
 const names = new Map<string, string>();
 
 /**
+ * Statements joined to a batch of any size (an array parameter), left unnamed so that each run
+ * is planned for its own batch, on the tables as they are now. A named statement soon runs a
+ * generic plan, costed once for unknown batch sizes on the tables as they were then: made while
+ * a new schema held a few runs, it scans every run for every batch element once they are many
+ * (a 10,000-successor fan-out then read 10,000 x 10,000 rows). Parsing anew costs far less.
+ */
+const PLANNED_PER_CALL = new Set<string>();
+
+/** Marks `text` as planned for each call (see PLANNED_PER_CALL); answers it. */
+export function plannedPerCall(text: string): string {
+  PLANNED_PER_CALL.add(text);
+  return text;
+}
+
+/**
  * A query config naming its text: the same text always gets the same name, so each
  * connection prepares it once. Texts come from a bounded set of shapes, never from values.
  */
 export function statement(text: string, values: readonly unknown[] = []): pg.QueryConfig {
+  if (PLANNED_PER_CALL.has(text)) return { text, values: values as unknown[] };
   let name = names.get(text);
   if (name === undefined) {
     name = `weft_${names.size}`;
@@ -52,7 +68,9 @@ export function statement(text: string, values: readonly unknown[] = []): pg.Que
 const EXECUTION_STATE = `SELECT ${EXECUTION_STATE_COLUMNS} FROM executions WHERE id = $1`;
 const EXECUTION_FULL = `SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1`;
 const RUN = `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 AND seq = $2`;
-const RUNS_AT = `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 AND seq = ANY($2::integer[])`;
+const RUNS_AT = plannedPerCall(
+  `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 AND seq = ANY($2::integer[])`,
+);
 const RUNS = `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 ORDER BY seq`;
 const EVENTS = `SELECT ${EVENT_COLUMNS} FROM events WHERE execution_id = $1 AND id > $2 ORDER BY id`;
 // min() over the claim index's leading column: one index probe, not a scan.

@@ -4,8 +4,16 @@
  * nothing is read back. A cache miss reads the row once; a cache that disagrees with SQLite
  * (the guarded UPDATE changed nothing) is dropped and the statement redone with RETURNING.
  */
-import type { ClaimRequest, RunGuard, RunPatch, SyncPointDelta, TaskRunRecord } from "../../engine/store.js";
-import { copyRun, matches } from "../memory/run-records.js";
+import type {
+  ClaimRequest,
+  RunChange,
+  RunGuard,
+  RunKey,
+  RunPatch,
+  SyncPointDelta,
+  TaskRunRecord,
+} from "../../engine/store.js";
+import { copyRun, matches, sumDeltas, type SummedDelta } from "../memory/run-records.js";
 import type { Queries } from "./queries.js";
 import type { RunCache } from "./run-cache.js";
 import { assignments, placeholders, setList } from "./sql.js";
@@ -24,7 +32,7 @@ import {
 // Atomic row updates: two transactions can never both bring one sync point to zero (the Heat
 // seed's SyncPoint); the guard stays in the WHERE clause even when the cache checked it.
 const DECREMENT =
-  "UPDATE task_runs SET pending = pending - 1, failed_predecessors = failed_predecessors + ?, " +
+  "UPDATE task_runs SET pending = max(pending - ?, 0), failed_predecessors = failed_predecessors + ?, " +
   "skipped_predecessors = skipped_predecessors + ? " +
   "WHERE execution_id = ? AND traversal = ? AND status = 'blocked' AND pending > 0 AND ";
 const DECREMENT_ONE = `${DECREMENT}seq = ?`;
@@ -76,10 +84,11 @@ function guardSql(shape: string): string {
   return terms.join(" AND ");
 }
 
-function sameGroup(a: SyncPointDelta, b: SyncPointDelta): boolean {
+function sameGroup(a: SummedDelta, b: SummedDelta): boolean {
   return (
     a.executionId === b.executionId &&
     a.traversal === b.traversal &&
+    a.count === b.count &&
     a.failed === b.failed &&
     a.skipped === b.skipped
   );
@@ -106,6 +115,16 @@ export class RunWrites {
     return run;
   }
 
+  /** The runs at `keys`, in that order, from the cache where it holds them. */
+  getRunsByKey(keys: readonly RunKey[]): (TaskRunRecord | undefined)[] {
+    return keys.map((key) => this.current(key.executionId, key.seq));
+  }
+
+  /** Each change in order: one cached, prepared UPDATE each, inside the caller's transaction. */
+  updateRuns(changes: readonly RunChange[]): (TaskRunRecord | null)[] {
+    return changes.map((change) => this.updateRun(change.guard, change.patch));
+  }
+
   updateRun(guard: RunGuard, patch: RunPatch): TaskRunRecord | null {
     const run = this.current(guard.executionId, guard.seq);
     if (!run || !matches(run, guard)) return null;
@@ -129,16 +148,23 @@ export class RunWrites {
 
   decrementSyncPoints(deltas: readonly SyncPointDelta[]): TaskRunRecord[] {
     const resolved: TaskRunRecord[] = [];
-    for (let start = 0; start < deltas.length;) {
+    // Summed per successor, so each seq comes once: a successor of several runs that ended
+    // together is changed by one statement.
+    const summed = sumDeltas(deltas);
+    for (let start = 0; start < summed.length;) {
       // The engine passes the successors of one finished run together: same execution,
       // traversal and counters.
-      const first = deltas[start]!;
+      const first = summed[start]!;
       let end = start + 1;
-      while (end < deltas.length && sameGroup(deltas[end]!, first)) end += 1;
-      const group = deltas.slice(start, end);
-      const seqs = group.map((d) => d.seq);
-      if (group.length >= MANY && new Set(seqs).size === seqs.length)
-        resolved.push(...this.decrementMany(first, seqs));
+      while (end < summed.length && sameGroup(summed[end]!, first)) end += 1;
+      const group = summed.slice(start, end);
+      if (group.length >= MANY)
+        resolved.push(
+          ...this.decrementMany(
+            first,
+            group.map((d) => d.seq),
+          ),
+        );
       else for (const delta of group) this.decrementOne(delta, resolved);
       start = end;
     }
@@ -174,22 +200,22 @@ export class RunWrites {
     return claimed;
   }
 
-  private decrementOne(d: SyncPointDelta, resolved: TaskRunRecord[]): void {
+  private decrementOne(d: SummedDelta, resolved: TaskRunRecord[]): void {
     const run = this.current(d.executionId, d.seq);
     if (!run || run.traversal !== d.traversal || run.status !== "blocked" || run.pending <= 0) return;
     const changes = this.q
       .prepare(DECREMENT_ONE)
-      .run(d.failed, d.skipped, d.executionId, d.traversal, d.seq).changes;
+      .run(d.count, d.failed, d.skipped, d.executionId, d.traversal, d.seq).changes;
     let next: TaskRunRecord | undefined;
     if (changes === 0) {
       this.cache.clear();
       const row = this.q
         .prepare(DECREMENT_ONE_READ, "raw")
-        .get(d.failed, d.skipped, d.executionId, d.traversal, d.seq);
+        .get(d.count, d.failed, d.skipped, d.executionId, d.traversal, d.seq);
       next = row ? toRun(row as TaskRunRow, d) : undefined;
     } else {
       next = copyRun(run);
-      next.pending -= 1;
+      next.pending = Math.max(0, run.pending - d.count);
       next.failedPredecessors += d.failed;
       next.skippedPredecessors += d.skipped;
     }
@@ -198,10 +224,11 @@ export class RunWrites {
     if (next.pending === 0) resolved.push(next);
   }
 
-  private decrementMany(first: SyncPointDelta, seqs: number[]): TaskRunRecord[] {
+  private decrementMany(first: SummedDelta, seqs: number[]): TaskRunRecord[] {
     const rows = this.q
       .prepare(DECREMENT_MANY, "raw")
       .all(
+        first.count,
         first.failed,
         first.skipped,
         first.executionId,

@@ -26,7 +26,7 @@ const INSERT_EXECUTION = `INSERT INTO executions (${EXECUTION_INSERT_COLUMNS}) V
 )})`;
 const INSERT_WORKFLOW = "INSERT INTO workflows (name, version, spec, created_at) VALUES (?, ?, ?, ?)";
 const RECORD_FAILURE =
-  "UPDATE executions SET failures = failures + 1, error = coalesce(error, ?) WHERE id = ?";
+  "UPDATE executions SET failures = failures + ?, error = coalesce(error, ?) WHERE id = ?";
 const BY_TOKEN = `SELECT ${RUN_SELECT} FROM task_runs WHERE token_hash = ? LIMIT 1`;
 const EXPIRED_LEASES = `SELECT ${RUN_SELECT} FROM task_runs WHERE status = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`;
 const PASSED_DEADLINES = `SELECT ${RUN_SELECT} FROM task_runs WHERE status = 'waiting' AND deadline < ? ORDER BY deadline LIMIT ?`;
@@ -76,6 +76,10 @@ export function createSqliteTx(q: Queries, runs: RunWrites, assertOpen: () => vo
       assertOpen();
       return runs.current(executionId, seq);
     },
+    getRunsByKey(keys) {
+      assertOpen();
+      return runs.getRunsByKey(keys);
+    },
     listRuns(executionId) {
       assertOpen();
       return q.listRuns(executionId);
@@ -83,6 +87,10 @@ export function createSqliteTx(q: Queries, runs: RunWrites, assertOpen: () => vo
     updateRun(guard, patch) {
       assertOpen();
       return runs.updateRun(guard, patch);
+    },
+    updateRuns(changes) {
+      assertOpen();
+      return runs.updateRuns(changes);
     },
     decrementSyncPoints(deltas) {
       assertOpen();
@@ -92,9 +100,9 @@ export function createSqliteTx(q: Queries, runs: RunWrites, assertOpen: () => vo
       assertOpen();
       return runs.claimRuns(request);
     },
-    recordFailure(executionId, error) {
+    recordFailure(executionId, error, count = 1) {
       assertOpen();
-      q.prepare(RECORD_FAILURE).run(JSON.stringify(error), executionId);
+      q.prepare(RECORD_FAILURE).run(count, JSON.stringify(error), executionId);
     },
     findRunByToken(tokenHash) {
       assertOpen();

@@ -1,0 +1,44 @@
+/**
+ * The history of executions: the typed events the engine records in the transaction of the
+ * transition they describe (logging, metrics and the dashboard subscribe to them). Re-exported
+ * by `store.ts`, whose `appendEvents` writes them.
+ */
+import type { TaskError } from "../shared/errors.js";
+import type { ExecutionError, RunKind } from "./store.js";
+
+/** Every type of event, by name. */
+export const EventType = {
+  executionCreated: "execution:created",
+  executionSucceeded: "execution:succeeded",
+  executionFailed: "execution:failed",
+  executionCancelled: "execution:cancelled",
+  executionCompensating: "execution:compensating",
+  /** An operator retried a failed task: the execution runs again. */
+  executionRetried: "execution:retried",
+  taskReady: "task:ready",
+  taskSkipped: "task:skipped",
+  taskStarted: "task:started",
+  taskSucceeded: "task:succeeded",
+  taskFailed: "task:failed",
+  taskRetrying: "task:retrying",
+  taskWaiting: "task:waiting",
+  taskCancelled: "task:cancelled",
+  leaseExpired: "lease:expired",
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** One entry of an execution's history. */
+export interface ExecutionEvent {
+  /** Assigned by the store, increasing within an execution. */
+  id?: number;
+  executionId: string;
+  at: number;
+  type: EventType;
+  task?: string;
+  kind?: RunKind;
+  attempt?: number;
+  worker?: string;
+  status?: string;
+  error?: TaskError | ExecutionError;
+  data?: unknown;
+}
