@@ -20,7 +20,7 @@ import type {
   WorkflowRecord,
 } from "../../engine/store.js";
 import { WeftError } from "../../shared/errors.js";
-import { ExecutionCache } from "./execution-cache.js";
+import { ExecutionCache } from "../execution-cache.js";
 import { migrate, quoteIdent } from "./migrations.js";
 import { PostgresTx } from "./postgres-tx.js";
 import {

@@ -16,7 +16,7 @@ import type {
   TaskRunRecord,
 } from "../../engine/store.js";
 import { sumDeltas } from "../memory/run-records.js";
-import type { ExecutionCache } from "./execution-cache.js";
+import type { ExecutionCache } from "../execution-cache.js";
 import { Queries, statement, type Queryable } from "./queries.js";
 import {
   EXECUTION_INSERT,

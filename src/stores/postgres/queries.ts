@@ -12,7 +12,7 @@ import type {
   TaskRunRecord,
   WorkflowRecord,
 } from "../../engine/store.js";
-import type { ExecutionCache } from "./execution-cache.js";
+import type { ExecutionCache } from "../execution-cache.js";
 import {
   EVENT_COLUMNS,
   EXECUTION_COLUMNS,

@@ -11,7 +11,8 @@ import type {
   TaskRunRecord,
   WorkflowRecord,
 } from "../../engine/store.js";
-import type { ExecutionCache } from "./execution-cache.js";
+import type { WorkflowSpec } from "../../definition/spec.js";
+import type { ExecutionCache } from "../execution-cache.js";
 import {
   EXECUTION_STATE_COLUMNS,
   RUN_SELECT,
@@ -199,6 +200,14 @@ export class Queries {
   private fullExecution(id: string): ExecutionRecord | undefined {
     const row = this.prepare(EXECUTION_FULL).get(id) as Required<ExecutionRow> | undefined;
     if (!row) return undefined;
-    return toExecution(row, this.cache.remember(row.id, row.traversal, row.spec, row.input));
+    return toExecution(
+      row,
+      this.cache.remember(
+        row.id,
+        row.traversal,
+        JSON.parse(row.spec) as WorkflowSpec,
+        JSON.parse(row.input) as Record<string, unknown>,
+      ),
+    );
   }
 }

@@ -27,7 +27,7 @@ import type {
   WorkflowRecord,
 } from "../../engine/store.js";
 import { WeftError } from "../../shared/errors.js";
-import { ExecutionCache } from "./execution-cache.js";
+import { ExecutionCache } from "../execution-cache.js";
 import { migrate, SCHEMA_VERSION } from "./migrations.js";
 import { Queries, type Statement } from "./queries.js";
 import { RunCache } from "./run-cache.js";

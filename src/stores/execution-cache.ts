@@ -1,13 +1,13 @@
 /**
  * Parsed specs and inputs by execution id. A spec never changes within a traversal and an
  * input never changes at all, so an entry stays valid while the row's traversal matches;
- * reads then leave both (possibly large) JSON columns out of the query, which saves sending
- * and parsing them on every internal sync point the engine resolves.
+ * reads then leave both (possibly large) JSON columns out of the query, which saves reading
+ * and parsing them on every internal sync point the engine resolves. Shared by the SQL stores.
  *
  * Every record answered for one execution shares these objects, as MemoryStore's records
  * share theirs: callers treat records as values and never change them in place.
  */
-import type { WorkflowSpec } from "../../definition/spec.js";
+import type { WorkflowSpec } from "../definition/spec.js";
 
 /** The immutable part of an execution, parsed once. */
 export interface CachedExecution {
@@ -37,7 +37,7 @@ export class ExecutionCache {
     return this.entries.has(id);
   }
 
-  /** Keeps the spec and input of `id` as read (already parsed by the driver) under `traversal`. */
+  /** Keeps the spec and input of `id` (parsed) as read under `traversal`. */
   remember(
     id: string,
     traversal: string,
