@@ -7,13 +7,12 @@
  * Values bound to json columns are always JSON text made here: node-postgres would otherwise
  * send a JavaScript array as a PostgreSQL array literal.
  */
+import { json } from "../sql-columns.js";
 import type {
   EventType,
   ExecutionEvent,
-  ExecutionPatch,
   ExecutionRecord,
   RunKind,
-  RunPatch,
   SyncRule,
   TaskRunRecord,
   WorkflowRecord,
@@ -278,44 +277,4 @@ export function toWorkflow(row: WorkflowRow): WorkflowRecord {
   return { name: row.name, version: row.version, spec: row.spec, createdAt: row.created_at };
 }
 
-/** Where a patch field goes. Typed over every key, so a field added to the port fails to compile here. */
-export interface PatchColumn {
-  column: string;
-  json?: true;
-}
-
-/** The column of every RunPatch field. */
-export const RUN_PATCH_COLUMNS: { readonly [K in keyof Required<RunPatch>]: PatchColumn } = {
-  status: { column: "status" },
-  attempt: { column: "attempt" },
-  runAfter: { column: "run_after" },
-  leaseOwner: { column: "lease_owner" },
-  leaseExpiresAt: { column: "lease_expires_at" },
-  deadline: { column: "deadline" },
-  tokenHash: { column: "token_hash" },
-  output: { column: "output", json: true },
-  error: { column: "error", json: true },
-  startedAt: { column: "started_at" },
-  finishedAt: { column: "finished_at" },
-  maxAttempts: { column: "max_attempts" },
-  pending: { column: "pending" },
-  failedPredecessors: { column: "failed_predecessors" },
-  skippedPredecessors: { column: "skipped_predecessors" },
-};
-
-/** The column of every ExecutionPatch field. */
-export const EXECUTION_PATCH_COLUMNS: { readonly [K in keyof Required<ExecutionPatch>]: PatchColumn } = {
-  status: { column: "status" },
-  output: { column: "output", json: true },
-  error: { column: "error", json: true },
-  failures: { column: "failures" },
-  endStatus: { column: "end_status" },
-  updatedAt: { column: "updated_at" },
-  finishedAt: { column: "finished_at" },
-  traversal: { column: "traversal" },
-};
-
-/** JSON text for a json column; null and undefined are stored as NULL (as the SQLite adapter does). */
-export function json(value: unknown): string | null {
-  return value === null || value === undefined ? null : (JSON.stringify(value) ?? null);
-}
+export { EXECUTION_PATCH_COLUMNS, json, RUN_PATCH_COLUMNS, type PatchColumn } from "../sql-columns.js";

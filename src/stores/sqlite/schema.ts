@@ -3,12 +3,11 @@
  * records. JSON columns are parsed only when they hold something: most runs carry no output
  * or error, and a NULL costs nothing to read.
  */
+import { json } from "../sql-columns.js";
 import type {
   ExecutionEvent,
-  ExecutionPatch,
   ExecutionRecord,
   RunKind,
-  RunPatch,
   SyncRule,
   TaskRunRecord,
   WorkflowRecord,
@@ -252,45 +251,7 @@ export function toWorkflow(row: WorkflowRow): WorkflowRecord {
   };
 }
 
-/** Where a patch field goes. Typed over every key, so a field added to the port fails to compile here. */
-export interface PatchColumn {
-  column: string;
-  json?: true;
-}
-
-export const RUN_PATCH_COLUMNS: { readonly [K in keyof Required<RunPatch>]: PatchColumn } = {
-  status: { column: "status" },
-  attempt: { column: "attempt" },
-  runAfter: { column: "run_after" },
-  leaseOwner: { column: "lease_owner" },
-  leaseExpiresAt: { column: "lease_expires_at" },
-  deadline: { column: "deadline" },
-  tokenHash: { column: "token_hash" },
-  output: { column: "output", json: true },
-  error: { column: "error", json: true },
-  startedAt: { column: "started_at" },
-  finishedAt: { column: "finished_at" },
-  maxAttempts: { column: "max_attempts" },
-  pending: { column: "pending" },
-  failedPredecessors: { column: "failed_predecessors" },
-  skippedPredecessors: { column: "skipped_predecessors" },
-};
-
-export const EXECUTION_PATCH_COLUMNS: { readonly [K in keyof Required<ExecutionPatch>]: PatchColumn } = {
-  status: { column: "status" },
-  output: { column: "output", json: true },
-  error: { column: "error", json: true },
-  failures: { column: "failures" },
-  endStatus: { column: "end_status" },
-  updatedAt: { column: "updated_at" },
-  finishedAt: { column: "finished_at" },
-  traversal: { column: "traversal" },
-};
-
-/** JSON text for a JSON column; null and undefined are stored as NULL. */
-export function json(value: unknown): string | null {
-  return value === null || value === undefined ? null : (JSON.stringify(value) ?? null);
-}
+export { EXECUTION_PATCH_COLUMNS, json, RUN_PATCH_COLUMNS, type PatchColumn } from "../sql-columns.js";
 
 export function parseJson(text: string | null): unknown {
   return text === null ? null : JSON.parse(text);
