@@ -145,10 +145,12 @@ describe("distributed workers on PostgreSQL (real processes)", () => {
   it("a worker frozen with SIGSTOP past its lease: its late completion is refused, the reclaiming worker's result stands", async () => {
     const [id] = await startMany("frozen", 1, 1, 3000);
     const first = startWorker("1s");
+    // Freeze it only once its body has recorded its side effect and is working (a 3 s sleep):
+    // "running" alone may come before the body's first statement.
     await waitFor(
-      async () => (await store.listRuns(id!)).some((run) => run.kind === "task" && run.status === "running"),
+      async () => ((await sideEffects([id!])).get(`${id}/t0`) ?? 0) >= 1,
       30_000,
-      "the task to start",
+      "the body to start",
     );
     first.kill("SIGSTOP");
     const second = startWorker("1s");
