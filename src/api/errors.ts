@@ -5,7 +5,7 @@
  * a request id, while the real error (and its stack) goes to the server's log only.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { WeftError } from "../shared/errors.js";
+import { StoreUnavailableError, WeftError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 
 /** The JSON body of every error answer. */
@@ -58,8 +58,22 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "INVALID_JSON",
 };
 
-/** The status and body an error answers with; `requestId` goes into 5xx bodies. */
-export function errorAnswer(error: unknown, requestId: string): { status: number; body: ErrorBody } {
+/** How soon, in seconds, a client should try again while the store is unavailable. */
+export const STORE_RETRY_AFTER_S = 2;
+
+/** The status, body and extra headers an error answers with; `requestId` goes into 5xx bodies. */
+export function errorAnswer(
+  error: unknown,
+  requestId: string,
+): { status: number; body: ErrorBody; headers?: Record<string, string> } {
+  if (error instanceof StoreUnavailableError) {
+    // An outage, not a bug: nothing was applied, and the same request may be sent again.
+    return {
+      status: 503,
+      headers: { "retry-after": String(STORE_RETRY_AFTER_S) },
+      body: { error: { code: error.code, message: `${error.message} Try again shortly.` } },
+    };
+  }
   if (error instanceof ApiError) {
     const field = error.field === undefined ? {} : { field: error.field };
     return {
@@ -93,8 +107,10 @@ export function errorAnswer(error: unknown, requestId: string): { status: number
  */
 export function installErrorHandlers(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = errorAnswer(error, String(request.id));
-    if (status >= 500) {
+    const { status, body, headers } = errorAnswer(error, String(request.id));
+    if (headers) void reply.headers(headers);
+    // An outage is logged once by the process's reaper or worker, not once per request.
+    if (status >= 500 && !(error instanceof StoreUnavailableError)) {
       logger.error(
         `${request.method} ${request.routeOptions.url ?? request.url} failed (request ${request.id})`,
         {

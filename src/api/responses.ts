@@ -125,4 +125,8 @@ export const heartbeatResult = z.object({
   deadline: isoTime.nullable().describe("The delegate's new deadline; null when it has none."),
 });
 
-export const healthResponse = z.object({ status: z.enum(["ok", "unavailable"]) });
+export const healthResponse = z.object({
+  status: z.enum(["ok", "unavailable"]),
+  /** Why the store is unavailable (503 only). */
+  reason: z.string().optional(),
+});

@@ -51,7 +51,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const events = new EventHub();
   let worker: Worker | undefined;
   let workerRuntime: Runtime | undefined;
-  const runtime = await createRuntime({ store, onEvents: events.publish, leaseMs: options.leaseMs });
+  const runtime = await createRuntime({
+    store,
+    onEvents: events.publish,
+    leaseMs: options.leaseMs,
+    logger: options.logger,
+  });
   let server: ListeningServer;
   try {
     server = await startServer({ ...options, runtime, events, wake: () => worker?.wake() });
@@ -71,6 +76,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       baseDir: cwd,
     });
     worker = workerRuntime.startWorker({ concurrency: options.workers, workflowsDir: cwd });
+  } else {
+    // Every process that holds the store open does its share of the watchdog, so a workflow's
+    // timeout and a dead worker's leases are handled even where this server is all that runs.
+    worker = runtime.startReaper();
   }
   let closing: Promise<void> | undefined;
   return {

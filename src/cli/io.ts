@@ -1,3 +1,5 @@
+import type { Logger } from "../shared/logger.js";
+
 /** Where a command writes; tests and the HTTP server pass their own. */
 export interface CliIO {
   stdout: (text: string) => void;
@@ -28,4 +30,11 @@ export class CliExit extends Error {
   ) {
     super(message);
   }
+}
+
+/** A logger printing warnings and errors on stderr, one line each (`warn: ...`); the rest is dropped. */
+export function stderrLogger(io: CliIO): Logger {
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    io.stderr(`${level}: ${message}${fields?.error ? `\n${String(fields.error)}` : ""}\n`);
+  return { debug() {}, info() {}, warn: line("warn"), error: line("error") };
 }

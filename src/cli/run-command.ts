@@ -5,7 +5,7 @@ import type { WorkflowSpec } from "../definition/spec.js";
 import { coerceInput } from "../engine/inputs.js";
 import { createRuntime } from "../runtime/runtime.js";
 import { InvalidInputError } from "../shared/errors.js";
-import { ExitCode, type CliIO } from "./io.js";
+import { ExitCode, stderrLogger, type CliIO } from "./io.js";
 import { Progress } from "./progress.js";
 import { executionReport, formatReport } from "../runtime/report.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
@@ -81,6 +81,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
     const runtime = await createRuntime({
       store: storeUrl(options, io),
       concurrency,
+      logger: stderrLogger(io),
       baseDir: path.replace(/\/[^/]*$/, "") || "/",
       onEvents: (events) => progress?.onEvents(events),
     });

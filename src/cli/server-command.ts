@@ -5,8 +5,7 @@
 import type { Command } from "commander";
 import { parseDuration } from "../shared/durations.js";
 import { InvalidInputError } from "../shared/errors.js";
-import type { Logger } from "../shared/logger.js";
-import { CliExit, ExitCode, type CliIO } from "./io.js";
+import { CliExit, ExitCode, stderrLogger, type CliIO } from "./io.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
 
 interface ServerCommandOptions {
@@ -44,12 +43,6 @@ function checkUrl(text: string): string {
     // Answered below.
   }
   throw new InvalidInputError(`--public-url must be an http:// or https:// URL, got "${text}".`);
-}
-
-function stderrLogger(io: CliIO): Logger {
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    io.stderr(`${level}: ${message}${fields?.error ? `\n${String(fields.error)}` : ""}\n`);
-  return { debug() {}, info() {}, warn: line("warn"), error: line("error") };
 }
 
 export function registerServer(program: Command, io: CliIO): void {

@@ -4,7 +4,7 @@ import type { ExecutionEvent } from "../engine/store.js";
 import { createRuntime, ownerName } from "../runtime/runtime.js";
 import { parseDuration } from "../shared/durations.js";
 import { InvalidInputError } from "../shared/errors.js";
-import type { CliIO } from "./io.js";
+import { stderrLogger, type CliIO } from "./io.js";
 import { parseConcurrency } from "./run-command.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
 
@@ -60,6 +60,7 @@ export function registerWorker(program: Command, io: CliIO): void {
       const runtime = await createRuntime({
         store: url,
         concurrency,
+        logger: stderrLogger(io),
         onEvents: options.quiet ? undefined : (events) => logEvents(io, events),
       });
       const name = ownerName("worker");

@@ -14,6 +14,7 @@ import { ExecutionNotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { silentLogger, type Logger } from "../shared/logger.js";
 import type { TaskFunction } from "../worker/task-runner.js";
+import { StoreOutage } from "../worker/store-outage.js";
 import { Worker } from "../worker/worker.js";
 import { openStore } from "./open-store.js";
 
@@ -61,6 +62,11 @@ export interface Runtime {
    * execution's definition from the store; relative `js` modules resolve against `workflowsDir`.
    */
   startWorker(options?: { concurrency?: number; workflowsDir?: string; name?: string }): Worker;
+  /**
+   * Starts this process's share of the watchdog without running tasks (`weft server --workers 0`):
+   * expired leases, delegate deadlines and workflow timeouts are reaped even where no worker runs.
+   */
+  startReaper(options?: { name?: string }): Worker;
   /** Reclaims at once the runs that a dead process on this host held (no need to wait for their leases). */
   reclaimFromDeadProcesses(executionId: string): Promise<number>;
   close(): Promise<void>;
@@ -87,6 +93,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const logger = options.logger ?? silentLogger;
   const owner = ownerName("runner");
   const publicUrl = options.publicUrl ?? process.env.WEFT_PUBLIC_URL;
+  // The runner's own store calls (start, the end's read) wait out outages as its worker does.
+  const outage = new StoreOutage(logger, owner);
 
   async function drive(
     executionId: string,
@@ -118,14 +126,18 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     // Other processes may end it too (`weft cancel`, a callback): look now and then.
     const watch = setInterval(
       () => {
-        void store.getExecution(executionId).then((execution) => {
-          if (execution && isTerminalExecution(execution.status)) resolveEnded();
-        });
+        store.getExecution(executionId).then(
+          (execution) => {
+            if (execution && isTerminalExecution(execution.status)) resolveEnded();
+          },
+          // An outage: the worker logs it and waits; the next look may succeed.
+          () => undefined,
+        );
       },
       Math.max(options.pollMs ?? 250, 100),
     );
     try {
-      const current = await store.getExecution(executionId);
+      const current = await outage.retry(() => store.getExecution(executionId));
       if (current && isTerminalExecution(current.status)) resolveEnded();
       await ended;
     } finally {
@@ -133,23 +145,44 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       unsubscribe();
       await worker.stop(0);
     }
-    const execution = await store.getExecution(executionId);
+    const execution = await outage.retry(() => store.getExecution(executionId));
     if (!execution) throw new ExecutionNotFoundError(executionId);
     return execution;
   }
 
-  return {
+  /**
+   * `engine.start`, waiting out an outage. A COMMIT whose answer was lost may have landed: the
+   * execution's id is chosen here, so a retry that finds it takes it rather than starting twice.
+   */
+  async function startThroughOutages(
+    spec: WorkflowSpec,
+    input: Record<string, unknown>,
+    id: string,
+    baseDir: string,
+  ): Promise<ExecutionRecord> {
+    let tried = false;
+    return outage.retry(async () => {
+      if (tried) {
+        const landed = await store.getExecution(id);
+        if (landed) return landed;
+      }
+      tried = true;
+      return (await engine.start(spec, input, { id, baseDir })).execution;
+    });
+  }
+
+  const runtime: Runtime = {
     engine,
     store,
     async run(workflow, input = {}, runOptions = {}) {
       const { spec, functions } = unpack(workflow);
       const baseDir = runOptions.baseDir ?? options.baseDir ?? process.cwd();
-      const { execution } = await engine.start(spec, input, { id: runOptions.id, baseDir });
+      const execution = await startThroughOutages(spec, input, runOptions.id ?? newId(), baseDir);
       runOptions.onStarted?.(execution);
       return drive(execution.id, functions, baseDir);
     },
     async resume(executionId, resumeOptions = {}) {
-      const execution = await engine.getExecution(executionId);
+      const execution = await outage.retry(() => engine.getExecution(executionId));
       const baseDir = resumeOptions.baseDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
       return drive(executionId, resumeOptions.functions, baseDir);
     },
@@ -179,6 +212,10 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       };
       return worker;
     },
+    startReaper(reaperOptions = {}) {
+      // A worker with no slots claims nothing; it still reaps on its timer.
+      return runtime.startWorker({ concurrency: 0, name: reaperOptions.name ?? ownerName("reaper") });
+    },
     reclaimFromDeadProcesses(executionId) {
       return engine.abandon(executionId, isDeadLocalOwner);
     },
@@ -186,6 +223,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       if (ownsStore) await store.close();
     },
   };
+  return runtime;
 }
 
 /** A lease owner's name: `kind@host:pid:random`, so that a process on the same host can tell it died. */

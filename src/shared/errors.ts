@@ -88,3 +88,32 @@ export function toTaskError(thrown: unknown): TaskError {
   }
   return { type: "Error", message: String(thrown), retryable: true };
 }
+
+/**
+ * The store cannot be reached or cannot write for now: its server restarted, the connection was
+ * terminated, another process holds the SQLite write lock, the disk is full. Nothing was applied
+ * (or, for a lost COMMIT, it was applied once: every write is a compare-and-set), so the caller
+ * may run the same transaction again. Long-lived processes wait and retry (see worker/store-outage.ts);
+ * the HTTP API answers 503 with Retry-After.
+ *
+ * @example
+ * throw new StoreUnavailableError("sqlite:.weft/weft.db", "the store's disk is full: database or disk is full");
+ */
+export class StoreUnavailableError extends WeftError {
+  /** The store, as its URL without credentials. */
+  readonly store: string;
+  /** Why, in a few words ("the server is not accepting connections", "the store's disk is full: ..."). */
+  readonly reason: string;
+
+  constructor(store: string, reason: string, cause?: unknown) {
+    super("STORE_UNAVAILABLE", `The store ${store} is unavailable: ${reason}.`);
+    this.store = store;
+    this.reason = reason;
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+/** Whether `error` is a store outage (retry later) rather than a bug or bad input. */
+export function isStoreUnavailable(error: unknown): error is StoreUnavailableError {
+  return error instanceof StoreUnavailableError;
+}

@@ -7,8 +7,10 @@
 import type { ClaimOptions, Engine, Outcome, RunRef, StepResult } from "../engine/engine.js";
 import { runLayout, type RunLayout } from "../engine/plan.js";
 import type { Store, TaskRunRecord } from "../engine/store.js";
+import { isStoreUnavailable, type TaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { AttemptAbort } from "./attempt-abort.js";
+import { pause, StoreOutage } from "./store-outage.js";
 import {
   AttemptTimeoutError,
   abandonedError,
@@ -65,9 +67,14 @@ export class Worker {
   private loop: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastReap = 0;
+  /** Epoch ms after which a stopping worker stops waiting for the store to come back. */
+  private stopDeadline = Infinity;
+  /** The store's health as this worker sees it: logs outages once, paces the retries. */
+  readonly outage: StoreOutage;
 
   constructor(private readonly options: WorkerOptions) {
     this.concurrency = options.concurrency ?? 8;
+    this.outage = new StoreOutage(options.logger, `worker ${options.owner}`);
   }
 
   start(): void {
@@ -75,11 +82,9 @@ export class Worker {
     const beat = Math.max(50, Math.floor(this.options.engine.leaseMs / 3));
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), beat);
     this.heartbeatTimer.unref();
+    // drive() handles every error of an iteration itself; this only reports a bug in it.
     this.loop = this.drive().catch((error: unknown) => {
-      this.options.logger.error(
-        `worker ${this.options.owner} stopped: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      throw error;
+      this.options.logger.error(`worker ${this.options.owner} stopped: ${describe(error)}`);
     });
   }
 
@@ -93,6 +98,7 @@ export class Worker {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     const deadline = Date.now() + graceMs;
+    this.stopDeadline = deadline;
     while (this.inflight.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
     for (const flight of this.inflight.values()) {
       this.outcomes.push({
@@ -111,39 +117,147 @@ export class Worker {
   private async drive(): Promise<void> {
     let claimable = true;
     while (!this.stopping || this.outcomes.length > 0 || (this.inflight.size > 0 && !this.stopping)) {
-      const outcomes = this.outcomes;
+      let outcomes = this.outcomes;
       this.outcomes = [];
       const free = this.stopping ? 0 : this.concurrency - this.inflight.size;
       const claim: ClaimOptions | undefined =
         free > 0
           ? { owner: this.options.owner, limit: free, executionId: this.options.executionId }
           : undefined;
-      if (outcomes.length > 0 || (claim && claimable)) {
-        const step: StepResult =
-          outcomes.length > 0
-            ? await this.options.engine.settle(outcomes, claim)
-            : {
-                applied: 0,
-                appliedOutcomes: [],
-                ready: [],
-                claimed: await this.options.engine.claim(claim!),
-                ended: [],
-                reaped: 0,
-              };
-        this.remember(outcomes, step.appliedOutcomes);
-        for (const run of step.claimed) this.dispatch(run);
-        if (step.ended.length > 0) this.ended(step.ended);
-        // A claim that got fewer runs than it asked for emptied the queue for now; without a
-        // claim (every slot busy), what was just settled may have made runs ready.
-        claimable = claim ? step.claimed.length >= claim.limit || step.ready.length > 0 : true;
-        // A busy worker reaps too: otherwise a fleet at full load would never notice a dead peer.
-        if (await this.reapIfDue()) claimable = true;
-        continue;
+      try {
+        if (outcomes.length > 0 || (claim && claimable)) {
+          const step: StepResult =
+            outcomes.length > 0
+              ? await this.settle(outcomes, claim)
+              : {
+                  applied: 0,
+                  appliedOutcomes: [],
+                  ready: [],
+                  claimed: await this.options.engine.claim(claim!),
+                  ended: [],
+                  reaped: 0,
+                };
+          this.outage.recovered();
+          this.remember(outcomes, step.appliedOutcomes);
+          // Committed: a failure later in this iteration (reaping) must not report them again.
+          outcomes = [];
+          for (const run of step.claimed) this.dispatch(run);
+          if (step.ended.length > 0) this.ended(step.ended);
+          // A claim that got fewer runs than it asked for emptied the queue for now; without a
+          // claim (every slot busy), what was just settled may have made runs ready.
+          claimable = claim ? step.claimed.length >= claim.limit || step.ready.length > 0 : true;
+          // A busy worker reaps too: otherwise a fleet at full load would never notice a dead peer.
+          if (await this.reapIfDue()) claimable = true;
+          continue;
+        }
+        if (this.stopping && this.inflight.size === 0) break;
+        await this.idle();
+        this.outage.recovered();
+        claimable = true;
+      } catch (error) {
+        // Nothing of this iteration committed: its outcomes wait for the next one.
+        this.outcomes = outcomes.concat(this.outcomes);
+        if (isStoreUnavailable(error)) {
+          if (this.stopping && Date.now() >= this.stopDeadline) {
+            this.giveUp(error.message);
+            break;
+          }
+          await this.pauseUnlessWoken(this.outage.failed(error));
+        } else {
+          // A bug or a row the store refuses outside any one outcome (settle isolates those):
+          // say so and try again later rather than stop serving every other execution.
+          this.options.logger.error(`worker ${this.options.owner}: ${describe(error)}; retrying`);
+          await pause(1000);
+        }
+        claimable = true;
       }
-      if (this.stopping && this.inflight.size === 0) break;
-      await this.idle();
-      claimable = true;
     }
+  }
+
+  /**
+   * Settles a batch; when the batch fails for another reason than an outage (an output the store
+   * cannot hold, a value out of range), settles its outcomes one by one so that only the one at
+   * fault is affected: it becomes a non-retryable failure of its task, with the reason.
+   */
+  private async settle(outcomes: Outcome[], claim: ClaimOptions | undefined): Promise<StepResult> {
+    try {
+      return await this.options.engine.settle(outcomes, claim);
+    } catch (error) {
+      if (isStoreUnavailable(error)) throw error;
+      if (outcomes.length === 1) return this.settleRefused(outcomes[0]!, error);
+    }
+    const merged: StepResult = {
+      applied: 0,
+      appliedOutcomes: [],
+      ready: [],
+      claimed: [],
+      ended: [],
+      reaped: 0,
+    };
+    for (const outcome of outcomes) {
+      let step: StepResult;
+      try {
+        step = await this.options.engine.settle([outcome]);
+      } catch (error) {
+        if (isStoreUnavailable(error)) throw error;
+        step = await this.settleRefused(outcome, error);
+      }
+      merged.applied += step.applied;
+      merged.appliedOutcomes.push(...step.appliedOutcomes);
+      merged.ready.push(...step.ready);
+      merged.ended.push(...step.ended);
+    }
+    if (claim) merged.claimed = await this.options.engine.claim(claim);
+    return merged;
+  }
+
+  /** The one outcome the store refused: recorded as its task's failure, or dropped with a log line. */
+  private async settleRefused(outcome: Outcome, refusal: unknown): Promise<StepResult> {
+    const error: TaskError = {
+      type: "OutcomeRefused",
+      message: `the outcome of attempt ${outcome.run.attempt} could not be recorded: ${describe(refusal)}`,
+      retryable: false,
+    };
+    this.options.logger.error(
+      `worker ${this.options.owner}: execution ${outcome.run.executionId}, run ${outcome.run.seq}: ${error.message}`,
+    );
+    try {
+      const step = await this.options.engine.settle([{ run: outcome.run, status: "failed", error }]);
+      // The original outcome was not applied (its failure stands in for it).
+      return { ...step, appliedOutcomes: [false] };
+    } catch (failure) {
+      if (isStoreUnavailable(failure)) throw failure;
+      this.options.logger.error(
+        `worker ${this.options.owner}: cannot record that failure either (${describe(failure)}); ` +
+          "the run's lease will expire and the watchdog decides",
+      );
+      return { applied: 0, appliedOutcomes: [false], ready: [], claimed: [], ended: [], reaped: 0 };
+    }
+  }
+
+  /** A stopping worker whose store stayed down past its grace: what it could not record is said, then left. */
+  private giveUp(reason: string): void {
+    if (this.outcomes.length > 0)
+      this.options.logger.error(
+        `worker ${this.options.owner}: stopping with ${this.outcomes.length} outcome(s) not recorded (${reason}); ` +
+          "their leases will expire and the tasks run again elsewhere",
+      );
+    this.outcomes = [];
+  }
+
+  /** Waits `ms`, or less when woken (stop() wakes a worker waiting out an outage). */
+  private pauseUnlessWoken(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = null;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        resolve();
+      };
+    });
   }
 
   /**
@@ -225,14 +339,17 @@ export class Worker {
   private async execute(flight: InFlight): Promise<void> {
     const { run } = flight;
     let outcome: Outcome | null;
+    // Reads the attempt needs wait out an outage rather than fail it; not past its lease, though.
+    const giveUp = () => flight.lost || flight.abort.aborted;
     try {
-      const workflow = await this.workflow(run.executionId);
+      const workflow = await this.outage.retry(() => this.workflow(run.executionId), giveUp);
       outcome = await runAttempt(
         {
           engine: this.options.engine,
           logger: this.options.logger,
           publicUrl: this.options.publicUrl,
-          readResults: (r, names) => this.readResults(r, names, workflow.layout),
+          readResults: (r, names) =>
+            this.outage.retry(() => this.readResults(r, names, workflow.layout), giveUp),
         },
         run,
         workflow,
@@ -296,6 +413,7 @@ export class Worker {
     if (held.length === 0) return;
     try {
       const lost = await this.options.engine.heartbeat(held.map((flight) => flight.run));
+      this.outage.recovered();
       for (const ref of lost) {
         const flight = this.inflight.get(key(ref));
         if (!flight) continue;
@@ -303,9 +421,15 @@ export class Worker {
         flight.abort.abort(new Error("the lease was lost: the run was reclaimed or its execution ended"));
       }
     } catch (error) {
-      this.options.logger.warn(`heartbeat failed: ${error instanceof Error ? error.message : String(error)}`);
+      // The next beat tries again; a lease that expires meanwhile is the watchdog's to decide.
+      if (isStoreUnavailable(error)) this.outage.failed(error);
+      else this.options.logger.warn(`heartbeat failed: ${describe(error)}`);
     }
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function sleep(ms: number): Promise<void> {

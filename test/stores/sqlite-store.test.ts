@@ -219,7 +219,7 @@ describe("SqliteStore", () => {
     });
     const waited = patient.transaction(async () => order.push("patient runs"));
     const refused = impatient.transaction(async () => order.push("impatient runs"));
-    await expect(refused).rejects.toThrow(expect.objectContaining({ code: "STORE_BUSY" }));
+    await expect(refused).rejects.toThrow(expect.objectContaining({ code: "STORE_UNAVAILABLE" }));
     await Promise.all([held, waited]);
     expect(order).toEqual(["holder begins", "holder commits", "patient runs"]);
     await Promise.all([holder.close(), patient.close(), impatient.close()]);

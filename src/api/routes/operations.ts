@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { ApiContext } from "../context.js";
+import { STORE_RETRY_AFTER_S } from "../errors.js";
 import { openApiDocument } from "../openapi.js";
 import { healthResponse } from "../responses.js";
 
@@ -20,7 +21,11 @@ export function operationRoutes(app: FastifyInstance, ctx: ApiContext): void {
       access: "public",
       responses: {
         200: { description: "The store answered.", schema: healthResponse },
-        503: { description: "The store did not answer in time (the log says why).", schema: healthResponse },
+        503: {
+          description:
+            "The store did not answer in time, or answered that it is unavailable: `reason` says why.",
+          schema: healthResponse,
+        },
       },
     },
     async (_request, reply) => {
@@ -38,10 +43,12 @@ export function operationRoutes(app: FastifyInstance, ctx: ApiContext): void {
         ]);
         return { status: "ok" };
       } catch (error) {
-        ctx.logger.warn(
-          `health check: the store does not answer: ${error instanceof Error ? error.message : String(error)}`,
-        );
-        return reply.status(503).send({ status: "unavailable" });
+        const reason = error instanceof Error ? error.message : String(error);
+        ctx.logger.warn(`health check: the store does not answer: ${reason}`);
+        return reply
+          .status(503)
+          .header("retry-after", String(STORE_RETRY_AFTER_S))
+          .send({ status: "unavailable", reason });
       } finally {
         clearTimeout(timer);
       }

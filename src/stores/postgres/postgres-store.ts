@@ -22,6 +22,7 @@ import type {
 import { WeftError } from "../../shared/errors.js";
 import { ExecutionCache } from "../execution-cache.js";
 import { migrate, quoteIdent } from "./migrations.js";
+import { asOutage } from "./outage.js";
 import { PostgresTx } from "./postgres-tx.js";
 import {
   parsePostgresUrl,
@@ -92,6 +93,13 @@ function conflictKind(error: unknown): "always" | "once" | null {
   return code === "23505" && constraint === "workflows_pkey" ? "once" : null;
 }
 
+/** One run of a transaction: committed, or rolled back with whether to run it again. */
+type AttemptOutcome<T> =
+  { ok: true; value: T } | { ok: false; error: unknown; conflict: ReturnType<typeof conflictKind> };
+
+/** How long taking a connection may wait before the server counts as unavailable. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /**
  * A Store on one schema of a PostgreSQL database.
  *
@@ -140,7 +148,11 @@ export class PostgresStore implements Store {
       maxAttempts: Math.max(1, options.maxAttempts ?? 20),
     });
     const connection = connectionConfig(parsed, settings.schema, options.applicationName ?? "weft");
-    const pool = new pg.Pool({ ...connection, max: settings.pool });
+    const pool = new pg.Pool({
+      ...connection,
+      max: settings.pool,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
     // An idle client whose connection drops is removed by the pool; without a listener the
     // 'error' event would crash the process.
     pool.on("error", (error) => options.onError?.(error));
@@ -161,6 +173,9 @@ export class PostgresStore implements Store {
     } catch (error) {
       await pool.end().catch(() => undefined);
       if (error instanceof WeftError) throw error;
+      // Not there yet (restarting, or started after us): the caller may wait for it.
+      const outage = asOutage(error, settings.url);
+      if (outage !== error) throw outage;
       const failure = new WeftError(
         "STORE_OPEN_FAILED",
         `Could not open the PostgreSQL store "${settings.url}": ${(error as Error).message}. ` +
@@ -181,10 +196,16 @@ export class PostgresStore implements Store {
     let retriedDuplicate = false;
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw closedError(this.settings.url);
-      const outcome = await this.attempt(fn);
+      let outcome: AttemptOutcome<T>;
+      try {
+        outcome = await this.attempt(fn);
+      } catch (error) {
+        // No connection to begin with (the pool could not connect): an outage, or a bug.
+        throw asOutage(error, this.settings.url);
+      }
       if (outcome.ok) return outcome.value;
       const retry = outcome.conflict === "always" || (outcome.conflict === "once" && !retriedDuplicate);
-      if (!retry || attempt >= this.settings.maxAttempts) throw outcome.error;
+      if (!retry || attempt >= this.settings.maxAttempts) throw asOutage(outcome.error, this.settings.url);
       if (outcome.conflict === "once") retriedDuplicate = true;
       this.options.onRetry?.(outcome.error as Error, attempt);
       // Jittered and growing a little: two transactions that collided should not collide again.
@@ -193,31 +214,31 @@ export class PostgresStore implements Store {
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | undefined> {
-    return this.reader.getExecution(id);
+    return this.read(() => this.reader.getExecution(id));
   }
 
   async listExecutions(filter?: ExecutionFilter): Promise<ExecutionRecord[]> {
-    return this.reader.listExecutions(filter);
+    return this.read(() => this.reader.listExecutions(filter));
   }
 
   async listRuns(executionId: string): Promise<TaskRunRecord[]> {
-    return this.reader.listRuns(executionId);
+    return this.read(() => this.reader.listRuns(executionId));
   }
 
   async getRuns(executionId: string, seqs: readonly number[]): Promise<TaskRunRecord[]> {
-    return this.reader.getRuns(executionId, seqs);
+    return this.read(() => this.reader.getRuns(executionId, seqs));
   }
 
   async listEvents(executionId: string, afterId?: number): Promise<ExecutionEvent[]> {
-    return this.reader.listEvents(executionId, afterId);
+    return this.read(() => this.reader.listEvents(executionId, afterId));
   }
 
   async nextRunAfter(executionId?: string): Promise<number | null> {
-    return this.reader.nextRunAfter(executionId);
+    return this.read(() => this.reader.nextRunAfter(executionId));
   }
 
   async listWorkflows(): Promise<WorkflowRecord[]> {
-    return this.reader.listWorkflows();
+    return this.read(() => this.reader.listWorkflows());
   }
 
   /** Calls `listener` when a transaction of any process made runs of this schema claimable. */
@@ -233,12 +254,18 @@ export class PostgresStore implements Store {
     await this.pool.end();
   }
 
+  /** A read outside transactions, its connection failures reported as outages. */
+  private async read<T>(query: () => Promise<T>): Promise<T> {
+    if (this.closed) throw closedError(this.settings.url);
+    try {
+      return await query();
+    } catch (error) {
+      throw asOutage(error, this.settings.url);
+    }
+  }
+
   /** One run of `fn` in one transaction: committed, or rolled back with whether to run it again. */
-  private async attempt<T>(
-    fn: (tx: StoreTx) => Promise<T>,
-  ): Promise<
-    { ok: true; value: T } | { ok: false; error: unknown; conflict: ReturnType<typeof conflictKind> }
-  > {
+  private async attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<AttemptOutcome<T>> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     // A connection lost mid-transaction fails the statement in flight and also emits 'error' on

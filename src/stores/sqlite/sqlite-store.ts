@@ -26,9 +26,10 @@ import type {
   TaskRunRecord,
   WorkflowRecord,
 } from "../../engine/store.js";
-import { WeftError } from "../../shared/errors.js";
+import { StoreUnavailableError, WeftError } from "../../shared/errors.js";
 import { ExecutionCache } from "../execution-cache.js";
 import { migrate, SCHEMA_VERSION } from "./migrations.js";
+import { asOutage } from "./outage.js";
 import { Queries, type Statement } from "./queries.js";
 import { RunCache } from "./run-cache.js";
 import { RunWrites } from "./run-writes.js";
@@ -162,31 +163,31 @@ export class SqliteStore implements Store {
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | undefined> {
-    return this.reader.getExecution(id);
+    return this.read(() => this.reader.getExecution(id));
   }
 
   async listExecutions(filter?: ExecutionFilter): Promise<ExecutionRecord[]> {
-    return this.reader.listExecutions(filter);
+    return this.read(() => this.reader.listExecutions(filter));
   }
 
   async listRuns(executionId: string): Promise<TaskRunRecord[]> {
-    return this.reader.listRuns(executionId);
+    return this.read(() => this.reader.listRuns(executionId));
   }
 
   async getRuns(executionId: string, seqs: readonly number[]): Promise<TaskRunRecord[]> {
-    return this.reader.getRuns(executionId, seqs);
+    return this.read(() => this.reader.getRuns(executionId, seqs));
   }
 
   async listEvents(executionId: string, afterId?: number): Promise<ExecutionEvent[]> {
-    return this.reader.listEvents(executionId, afterId);
+    return this.read(() => this.reader.listEvents(executionId, afterId));
   }
 
   async nextRunAfter(executionId?: string): Promise<number | null> {
-    return this.reader.nextRunAfter(executionId);
+    return this.read(() => this.reader.nextRunAfter(executionId));
   }
 
   async listWorkflows(): Promise<WorkflowRecord[]> {
-    return this.reader.listWorkflows();
+    return this.read(() => this.reader.listWorkflows());
   }
 
   /**
@@ -217,7 +218,30 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
+  /** A read on the reader connection, its I/O failures reported as outages. */
+  private read<T>(query: () => T): T {
+    if (this.closed) throw closedError(this.path);
+    try {
+      return query();
+    } catch (error) {
+      throw asOutage(error, this.url);
+    }
+  }
+
+  /** The store as a URL, for messages. */
+  private get url(): string {
+    return this.path === MEMORY ? "memory SQLite" : `sqlite:${this.path}`;
+  }
+
   private async run<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    try {
+      return await this.runOnce(fn);
+    } catch (error) {
+      throw asOutage(error, this.url);
+    }
+  }
+
+  private async runOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     await this.beginImmediate();
     this.inTransaction = true;
     try {
@@ -251,10 +275,10 @@ export class SqliteStore implements Store {
         if (!(error instanceof Database.SqliteError) || !error.code.startsWith("SQLITE_BUSY")) throw error;
         const waited = Date.now() - started;
         if (waited >= this.busyTimeoutMs) {
-          throw new WeftError(
-            "STORE_BUSY",
-            `The SQLite store "${this.path}" stayed locked by another process for ${waited} ms. ` +
-              "Retry, or raise busyTimeoutMs if long transactions are expected.",
+          throw new StoreUnavailableError(
+            this.url,
+            `another process has held its write lock for ${waited} ms (raise busyTimeoutMs if long transactions are expected)`,
+            error,
           );
         }
         const pause = BUSY_BACKOFF[Math.min(attempt, BUSY_BACKOFF.length - 1)]!;
