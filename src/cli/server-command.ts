@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import { parseDuration } from "../shared/durations.js";
 import { InvalidInputError } from "../shared/errors.js";
+import { StoreOutage } from "../worker/store-outage.js";
 import { CliExit, ExitCode, stderrLogger, type CliIO } from "./io.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
 
@@ -76,20 +77,24 @@ export function registerServer(program: Command, io: CliIO): void {
     const { serve } = await import("../api/index.js");
     let server;
     try {
-      server = await serve({
-        store: url,
-        cwd: io.cwd,
-        host: options.host,
-        port: wholeNumber("--port", options.port, 0, 65_535),
-        publicUrl: options.publicUrl === undefined ? undefined : checkUrl(options.publicUrl),
-        workers,
-        token: options.token ?? (io.env.WEFT_API_TOKEN || undefined),
-        bodyLimit:
-          options.bodyLimit === undefined ? undefined : wholeNumber("--body-limit", options.bodyLimit, 1),
-        cors: options.cors,
-        graceMs,
-        logger,
-      });
+      // A server started before its database (or during a restart) waits for it.
+      const opening = new StoreOutage(logger, "weft server");
+      server = await opening.retry(() =>
+        serve({
+          store: url,
+          cwd: io.cwd,
+          host: options.host,
+          port: wholeNumber("--port", options.port, 0, 65_535),
+          publicUrl: options.publicUrl === undefined ? undefined : checkUrl(options.publicUrl),
+          workers,
+          token: options.token ?? (io.env.WEFT_API_TOKEN || undefined),
+          bodyLimit:
+            options.bodyLimit === undefined ? undefined : wholeNumber("--body-limit", options.bodyLimit, 1),
+          cors: options.cors,
+          graceMs,
+          logger,
+        }),
+      );
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL")

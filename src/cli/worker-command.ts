@@ -4,6 +4,7 @@ import type { ExecutionEvent } from "../engine/store.js";
 import { createRuntime, ownerName } from "../runtime/runtime.js";
 import { parseDuration } from "../shared/durations.js";
 import { InvalidInputError } from "../shared/errors.js";
+import { StoreOutage } from "../worker/store-outage.js";
 import { stderrLogger, type CliIO } from "./io.js";
 import { parseConcurrency } from "./run-command.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
@@ -57,12 +58,16 @@ export function registerWorker(program: Command, io: CliIO): void {
         throw new InvalidInputError(`--lease must be a duration of at least 100ms, got "${options.lease}".`);
       const concurrency = parseConcurrency(options.concurrency) ?? 8;
       const url = storeUrl(options, io);
-      const runtime = await createRuntime({
-        store: url,
-        concurrency,
-        logger: stderrLogger(io),
-        onEvents: options.quiet ? undefined : (events) => logEvents(io, events),
-      });
+      // A worker started before its database (or during a restart) waits for it.
+      const opening = new StoreOutage(stderrLogger(io), "weft worker");
+      const runtime = await opening.retry(() =>
+        createRuntime({
+          store: url,
+          concurrency,
+          logger: stderrLogger(io),
+          onEvents: options.quiet ? undefined : (events) => logEvents(io, events),
+        }),
+      );
       const name = ownerName("worker");
       const worker = runtime.startWorker({
         concurrency,
