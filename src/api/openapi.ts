@@ -80,6 +80,7 @@ function operation(route: RouteDoc, components: Components): Json {
   const responses: Json = {};
   const errors: Record<number, string> = {
     500: "Internal error: the body names a request id for the server's log.",
+    503: "The store is unavailable for now (restarting, unreachable, locked or full): nothing was applied; retry after `Retry-After` seconds.",
   };
   if (route.params || route.query || route.body)
     errors[400] = "Invalid request: the message names the field.";
