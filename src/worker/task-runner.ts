@@ -46,6 +46,8 @@ export interface TaskRunnerDeps {
   readResults: ResultsReader;
   /** Where third parties reach the HTTP API (`--public-url`): the base of callback URLs. */
   publicUrl?: string;
+  /** Runs a store call of the attempt, waiting out an outage (see store-outage.ts). */
+  throughOutage: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 /** Raised into an attempt's signal when its timeout passes. */
@@ -153,7 +155,7 @@ async function startWaiting(
   args: Record<string, unknown>,
   scope: ExpressionScope,
 ): Promise<void> {
-  const waiting = await deps.engine.wait(run);
+  const waiting = await deps.throughOutage(() => deps.engine.wait(run));
   if (!waiting || args.notify === undefined) return;
   const callback = callbackLinks(waiting.token, deps.publicUrl);
   void (async () => {
@@ -166,9 +168,14 @@ async function startWaiting(
     } catch (error) {
       const message = `notify failed: ${error instanceof Error ? error.message : String(error)}`;
       deps.logger.warn(`${run.task}: ${message}`);
-      await deps.engine.failByToken(waiting.token, { type: "NotifyFailed", message, retryable: true });
+      await deps.throughOutage(() =>
+        deps.engine.failByToken(waiting.token, { type: "NotifyFailed", message, retryable: true }),
+      );
     }
-  })();
+  })().catch((error: unknown) =>
+    // Only a bug gets here (outages are waited out): the delegate's deadline still applies.
+    deps.logger.error(`${run.task}: could not record the failed notify: ${String(error)}`),
+  );
 }
 
 /** Sends a delegate's notify request with the http action, retrying retryable failures. */

@@ -348,6 +348,7 @@ export class Worker {
           engine: this.options.engine,
           logger: this.options.logger,
           publicUrl: this.options.publicUrl,
+          throughOutage: (call) => this.outage.retry(call, giveUp),
           readResults: (r, names) =>
             this.outage.retry(() => this.readResults(r, names, workflow.layout), giveUp),
         },
