@@ -100,7 +100,10 @@ async function expectNothingLost(ids: readonly string[]): Promise<void> {
   const failed = (await store.listExecutions({ limit: 10_000 })).filter(
     (e) => ids.includes(e.id) && e.status !== "succeeded",
   );
-  expect(failed.map((e) => ({ id: e.id, status: e.status, error: e.error }))).toEqual([]);
+  expect(
+    failed.map((e) => ({ id: e.id, status: e.status, error: e.error })),
+    children.map((c) => `${c.name}:\n${c.output.stderr}`).join("\n"),
+  ).toEqual([]);
   const effects = await sideEffects(ids);
   expect(effects.size).toBe(ids.length * TASKS);
   expect([...effects.entries()].filter(([, n]) => n !== 1)).toEqual([]);

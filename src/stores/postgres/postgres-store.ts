@@ -157,10 +157,8 @@ export class PostgresStore implements Store {
     // 'error' event would crash the process.
     pool.on("error", (error) => options.onError?.(error));
     try {
-      const client = await pool.connect();
+      const { client, lost, onLost } = await checkout(pool);
       let failed = false;
-      const onLost = () => (failed = true);
-      client.on("error", onLost);
       try {
         await migrate(client, settings.schema);
       } catch (error) {
@@ -168,7 +166,7 @@ export class PostgresStore implements Store {
         throw error;
       } finally {
         client.off("error", onLost);
-        client.release(failed);
+        client.release(failed || lost.error !== undefined);
       }
     } catch (error) {
       await pool.end().catch(() => undefined);
@@ -266,13 +264,7 @@ export class PostgresStore implements Store {
 
   /** One run of `fn` in one transaction: committed, or rolled back with whether to run it again. */
   private async attempt<T>(fn: (tx: StoreTx) => Promise<T>): Promise<AttemptOutcome<T>> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    // A connection lost mid-transaction fails the statement in flight and also emits 'error' on
-    // the client, which the pool listens to only while the client is idle: unheard, it would
-    // crash the process.
-    const onLost = (error: Error) => (broken = error);
-    client.on("error", onLost);
+    const { client, lost, onLost } = await checkout(this.pool);
     const tx = new PostgresTx(client, this.cache);
     try {
       await client.query(BEGIN[this.settings.isolation]);
@@ -283,16 +275,47 @@ export class PostgresStore implements Store {
       await client.query(tx.wake ? this.commitAndNotify : "COMMIT");
       return { ok: true, value };
     } catch (error) {
-      if (!broken) await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
+      if (!lost.error)
+        await client.query("ROLLBACK").catch((rollbackError: Error) => (lost.error = rollbackError));
       // A conflict shows first where PostgreSQL raised it, even if the function then threw something else.
       return { ok: false, error, conflict: conflictKind(tx.failure ?? error) };
     } finally {
       tx.end();
       client.off("error", onLost);
       // A client that lost its connection or cannot even roll back is closed, not reused.
-      client.release(broken);
+      client.release(lost.error);
     }
   }
+}
+
+/** A pooled client, and what its connection reported while we held it. */
+interface CheckedOut {
+  client: pg.PoolClient;
+  lost: { error?: Error };
+  /** The 'error' listener to remove before the client goes back to the pool. */
+  onLost: (error: Error) => void;
+}
+
+/**
+ * Takes a client from the pool with an 'error' listener attached at once. A lost connection
+ * emits 'error' on its client, which the pool hears only while the client is idle: unheard, it
+ * ends the process. With `await pool.connect()` the listener would come one tick late, and a
+ * backend terminated while it was connecting reports its error in that very tick (the error
+ * arrives in the same packet as the connection's ReadyForQuery).
+ */
+function checkout(pool: pg.Pool): Promise<CheckedOut> {
+  return new Promise((resolve, reject) => {
+    pool.connect((error, client) => {
+      if (error || !client) {
+        reject(error ?? new Error("the pool answered no client"));
+        return;
+      }
+      const lost: CheckedOut["lost"] = {};
+      const onLost = (lostError: Error) => (lost.error ??= lostError);
+      client.on("error", onLost);
+      resolve({ client, lost, onLost });
+    });
+  });
 }
 
 function connectionConfig(url: PostgresUrl, schema: string, applicationName: string): pg.ClientConfig {
