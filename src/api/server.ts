@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import cors from "@fastify/cors";
 import Fastify, { type FastifyInstance } from "fastify";
+import { compileActionPolicy } from "../actions/action-policy.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Logger } from "../shared/logger.js";
 import { assertSafeBinding, bearerAuth } from "./auth.js";
@@ -35,6 +36,11 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Origins allowed to call from browsers (`*` for any). Default: none, CORS off. */
   cors?: readonly string[];
+  /**
+   * Actions definitions registered over HTTP may use (`*` for all); others answer 403.
+   * Default: noop, echo, sleep, fail, http, delegate (no shell, no js).
+   */
+  allowActions?: readonly string[];
   /**
    * Where the runtime's `onEvents` publishes (`createRuntime({ onEvents: events.publish })`):
    * metrics count them and live streams wake on them. Default: a hub no engine publishes to,
@@ -86,6 +92,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     logger: options.logger ?? stderrLogger,
     wake: options.wake ?? (() => {}),
     publicUrl: options.publicUrl,
+    actionPolicy: compileActionPolicy(options.allowActions),
     streamPollMs: options.streamPollMs ?? 200,
     streamHeartbeatMs: options.streamHeartbeatMs ?? 15_000,
     streams: new Set(),

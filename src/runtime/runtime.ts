@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from "../shared/logger.js";
 import type { TaskFunction } from "../worker/task-runner.js";
 import { Worker } from "../worker/worker.js";
 import { openStore } from "./open-store.js";
+import { compileRunPolicy } from "../actions/run-policy.js";
 
 /** A builder workflow (anything with a `spec` and optional `functions`) or a plain spec. */
 export type Runnable =
@@ -37,6 +38,10 @@ export interface RuntimeOptions {
   pollMs?: number;
   /** Where third parties reach the HTTP API: the base of delegate callback URLs. Default: $WEFT_PUBLIC_URL. */
   publicUrl?: string;
+  /** Actions definitions registered over HTTP may run here (`*`: all). Default: $WEFT_ALLOW_ACTIONS, else all but shell and js. */
+  allowActions?: readonly string[];
+  /** Hosts `http` tasks may reach (see egress-policy.ts). Default: $WEFT_ALLOW_HOSTS, else all but link-local and metadata. */
+  allowHosts?: readonly string[];
 }
 
 export interface RunOptions {
@@ -78,6 +83,11 @@ function unpack(workflow: Runnable): { spec: WorkflowSpec; functions?: ReadonlyM
  * const execution = await runtime.run(flow, { count: 3 });
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  // First: a bad entry is refused before a store is opened for nothing.
+  const policy = compileRunPolicy({
+    allowActions: options.allowActions ?? process.env.WEFT_ALLOW_ACTIONS,
+    allowHosts: options.allowHosts ?? process.env.WEFT_ALLOW_HOSTS,
+  });
   const store =
     typeof options.store === "string" || options.store === undefined
       ? await openStore(options.store ?? "memory:")
@@ -104,10 +114,11 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       logger,
       pollMs: options.pollMs,
       publicUrl,
+      policy,
       loadWorkflow: async (id) => {
         const execution = await store.getExecution(id);
         if (!execution) throw new ExecutionNotFoundError(id);
-        return { spec: execution.spec, input: execution.input, functions, baseDir };
+        return { spec: execution.spec, input: execution.input, functions, baseDir, origin: execution.origin };
       },
       onEnded: (ids) => {
         if (ids.includes(executionId)) resolveEnded();
@@ -162,12 +173,13 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         logger,
         pollMs: options.pollMs,
         publicUrl,
+        policy,
         loadWorkflow: async (id) => {
           const execution = await store.getExecution(id);
           if (!execution) throw new ExecutionNotFoundError(id);
           // The worker's --workflows dir wins; else where `weft start` found the file; else cwd.
           const baseDir = workerOptions.workflowsDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
-          return { spec: execution.spec, input: execution.input, baseDir };
+          return { spec: execution.spec, input: execution.input, baseDir, origin: execution.origin };
         },
       });
       const unsubscribe = store.subscribe(() => worker.wake());

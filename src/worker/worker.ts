@@ -8,6 +8,7 @@ import type { ClaimOptions, Engine, Outcome, RunRef, StepResult } from "../engin
 import { runLayout, type RunLayout } from "../engine/plan.js";
 import type { Store, TaskRunRecord } from "../engine/store.js";
 import type { Logger } from "../shared/logger.js";
+import type { RunPolicy } from "../actions/run-policy.js";
 import { AttemptAbort } from "./attempt-abort.js";
 import {
   AttemptTimeoutError,
@@ -35,6 +36,8 @@ export interface WorkerOptions {
   reapEveryMs?: number;
   /** The base of delegate callback URLs (`--public-url`). */
   publicUrl?: string;
+  /** Actions allowed to definitions from HTTP, and where `http` may connect. Default: DEFAULT_RUN_POLICY. */
+  policy?: RunPolicy;
   /** Called after every transaction that ended executions. */
   onEnded?: (executionIds: readonly string[]) => void;
 }
@@ -232,6 +235,7 @@ export class Worker {
           engine: this.options.engine,
           logger: this.options.logger,
           publicUrl: this.options.publicUrl,
+          policy: this.options.policy,
           readResults: (r, names) => this.readResults(r, names, workflow.layout),
         },
         run,
