@@ -94,7 +94,7 @@ export function compileEgressPolicy(list?: string | readonly string[]): EgressPo
       );
   }
   const named = (host: string) => names.includes(host) || suffixes.some((suffix) => host.endsWith(suffix));
-  const how = (what: string) => `allow it with ${ALLOW_HOSTS_FLAG} ${what} on the worker`;
+  const how = (what: string) => `list ${what} in ${ALLOW_HOSTS_FLAG} on the worker to allow it`;
 
   return Object.freeze({
     entries: Object.freeze([...entries]),
