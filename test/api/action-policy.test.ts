@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { compileActionPolicy, DEFAULT_HTTP_ACTIONS } from "../../src/actions/action-policy.js";
 import { EventType, type ExecutionEvent } from "../../src/engine/store.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
-import { harness } from "./harness.js";
+import { serve } from "../../src/api/index.js";
+import { eventually, harness } from "./harness.js";
 
 const yaml = { "content-type": "application/yaml" };
 
@@ -93,6 +94,10 @@ describe("a worker running a definition that came over HTTP", () => {
     await server.register(withShell(marker));
     const id = await server.start("touch");
     expect((await server.runtime.store.getExecution(id))?.origin).toBe("http");
+    expect((await server.call({ url: "/v1/workflows/touch" })).body).toMatchObject({
+      version: 1,
+      origin: "http",
+    });
 
     // A worker with the default policy runs it.
     let ended!: (event: ExecutionEvent) => void;
@@ -141,5 +146,27 @@ describe("a worker running a definition that came over HTTP", () => {
     const execution = await local.run(parseWorkflow(withShell(path.join(dir, "direct")), "local.yaml"));
     expect(execution).toMatchObject({ status: "succeeded", origin: "direct" });
     expect(existsSync(path.join(dir, "direct"))).toBe(true);
+  });
+});
+
+describe("weft server's in-process workers", () => {
+  it("enforce the server's own --allow-actions", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "weft-policy-"));
+    const marker = path.join(dir, "ran");
+    const server = await serve({ store: "memory:", port: 0, workers: 1, allowActions: ["echo", "shell"] });
+    try {
+      const post = (url: string, body: string, type = "application/json") =>
+        fetch(`${server.url}${url}`, { method: "POST", headers: { "content-type": type }, body });
+      expect((await post("/v1/workflows", withShell(marker), "application/yaml")).status).toBe(201);
+      const { id } = (await (await post("/v1/executions", '{"workflow":"touch"}')).json()) as { id: string };
+      await eventually(
+        async () => (await server.runtime.store.getExecution(id))?.status === "succeeded",
+        10_000,
+        "the execution to succeed",
+      );
+      expect(existsSync(marker)).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -45,6 +45,7 @@ function summary(record: WorkflowRecord): z.input<typeof workflowSummary> {
     version: record.version,
     ...(record.spec.description ? { description: record.spec.description } : {}),
     tasks: Object.keys(record.spec.tasks).length,
+    origin: record.origin,
     createdAt: new Date(record.createdAt).toISOString(),
   };
 }
@@ -136,6 +137,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ApiContext): void {
       return {
         name: record.name,
         version: record.version,
+        origin: record.origin,
         createdAt: new Date(record.createdAt).toISOString(),
         spec: record.spec,
       };
