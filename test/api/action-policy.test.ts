@@ -131,6 +131,42 @@ describe("a worker running a definition that came over HTTP", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  it("checks undo actions and a delegate's with.notify too", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "weft-policy-"));
+    const marker = path.join(dir, "undone");
+    const server = await harness({ allowActions: ["*"] });
+    await server.register(`name: rollback
+tasks:
+  book:
+    action: echo
+    with: { message: booked }
+    undo: { action: shell, with: { command: "echo undone > '${marker}'" } }
+  pay:
+    action: fail
+    after: book
+    with: { message: card declined, retryable: false }
+  approve:
+    action: delegate
+    with: { notify: { url: "http://127.0.0.1:9/hook" } }
+`);
+    const id = await server.start("rollback");
+    const worker = await createRuntime({
+      store: server.runtime.store,
+      allowActions: ["echo", "fail", "delegate"],
+    });
+    expect((await worker.resume(id)).status).toBe("failed");
+    const runs = await server.runtime.store.listRuns(id);
+    const undo = runs.find((run) => run.task === "book" && run.kind === "undo")!;
+    expect(undo.error).toMatchObject({ type: "ActionNotAllowed", retryable: false });
+    expect(undo.error?.message).toMatch(
+      /^Task "book" \(undo\.action\) uses action "shell", which this worker/,
+    );
+    const approve = runs.find((run) => run.task === "approve" && run.kind === "task")!;
+    expect(approve).toMatchObject({ status: "failed", tokenHash: null });
+    expect(approve.error?.message).toMatch(/^Task "approve" \(with\.notify\) uses action "http"/);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it("runs it when the worker allows the action, and trusts definitions from a process with store access", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "weft-policy-"));
     const server = await harness({ allowActions: ["*"] });
