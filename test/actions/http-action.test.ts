@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActionArgumentError } from "../../src/actions/action.js";
 import { compileEgressPolicy, DEFAULT_EGRESS_POLICY } from "../../src/actions/egress-policy.js";
 import { httpAction } from "../../src/actions/http-action.js";
+import { parseWorkflow } from "../../src/definition/index.js";
+import { createRuntime } from "../../src/runtime/runtime.js";
 import { TaskFailure, toTaskError } from "../../src/shared/errors.js";
 import { makeContext, rejection } from "./context.js";
 
@@ -252,5 +254,32 @@ describe("http egress policy", () => {
       /--allow-hosts has "http:\/\/example\.com\/", which is no host name, address or range/,
     );
     expect(() => compileEgressPolicy("10.0.0.0/33")).toThrow(/--allow-hosts has "10\.0\.0\.0\/33"/);
+  });
+});
+
+describe("a delegate's with.notify under the egress policy", () => {
+  it("fails the task for good when the notify URL is refused: no retry hands out another token", async () => {
+    const runtime = await createRuntime({ store: "memory:" });
+    try {
+      const spec = parseWorkflow(
+        `name: leak
+tasks:
+  approve:
+    action: delegate
+    retry: { attempts: 3, backoff: 10ms }
+    with:
+      notify: { url: "http://169.254.169.254/latest/meta-data/iam/", method: POST, body: { t: "\${{ callback.token }}" } }
+`,
+        "leak.yaml",
+      );
+      const execution = await runtime.run(spec);
+      expect(execution.status).toBe("failed");
+      const [approve] = (await runtime.store.listRuns(execution.id)).filter((run) => run.task === "approve");
+      expect(approve).toMatchObject({ status: "failed", attempt: 1 });
+      expect(approve!.error).toMatchObject({ type: "EgressRefused", retryable: false });
+      expect(approve!.error!.message).toContain("169.254.169.254 is a link-local or cloud metadata address");
+    } finally {
+      await runtime.close();
+    }
   });
 });
