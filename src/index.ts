@@ -24,6 +24,14 @@ export { ExecutionStatus, TaskStatus } from "./engine/states.js";
 export type { Store, StoreTx, ExecutionRecord, TaskRunRecord, ExecutionEvent } from "./engine/store.js";
 export { createRuntime, type Runtime, type RuntimeOptions, type RunOptions } from "./runtime/runtime.js";
 export { openStore, DEFAULT_STORE_URL } from "./runtime/open-store.js";
+export { Origin } from "./engine/store.js";
+export {
+  compileRunPolicy,
+  DEFAULT_RUN_POLICY,
+  type RunPolicy,
+  type RunPolicyOptions,
+} from "./actions/run-policy.js";
+export { DEFAULT_HTTP_ACTIONS } from "./actions/action-policy.js";
 export { MemoryStore } from "./stores/memory/memory-store.js";
 export {
   WeftError,

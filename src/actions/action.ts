@@ -5,6 +5,7 @@
  */
 import type { TaskContext } from "../definition/spec.js";
 import { WeftError } from "../shared/errors.js";
+import type { EgressPolicy } from "./egress-policy.js";
 
 /**
  * What an action receives: the task's context plus where relative paths resolve.
@@ -15,6 +16,8 @@ import { WeftError } from "../shared/errors.js";
 export interface ActionContext extends TaskContext {
   /** Directory that relative `js` module paths resolve against (the workflow file's directory, or a worker's --workflows dir). */
   baseDir: string;
+  /** Where `http` may connect. Default: DEFAULT_EGRESS_POLICY (anything but link-local and metadata addresses). */
+  egress?: EgressPolicy;
 }
 
 /**

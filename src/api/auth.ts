@@ -71,3 +71,49 @@ export function bearerAuth(token: string | undefined) {
       } satisfies ErrorBody);
   };
 }
+
+/** The host of a `Host` header, without its port and brackets, in lower case; undefined when there is none. */
+export function hostOfHeader(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const text = header.trim().toLowerCase();
+  if (text.startsWith("[")) {
+    const end = text.indexOf("]");
+    return end > 0 ? text.slice(1, end) : undefined;
+  }
+  const colon = text.lastIndexOf(":");
+  return colon >= 0 ? text.slice(0, colon) : text;
+}
+
+/**
+ * An onRequest hook against DNS rebinding. A server without a token trusts whoever reaches it,
+ * which on loopback means this machine only, unless a web page in a local browser points a name
+ * it controls at 127.0.0.1: its requests then arrive carrying that name in `Host`. So without a
+ * token only requests for a loopback name (localhost, 127.0.0.0/8, [::1], any port) or for the
+ * public URL's host are answered; others get 421. With a token, the token decides.
+ *
+ * @example
+ * app.addHook("onRequest", hostCheck(undefined, "https://weft.example.com"));
+ */
+export function hostCheck(token: string | undefined, publicUrl: string | undefined) {
+  if (token) return async (): Promise<void> => {};
+  let publicHost: string | undefined;
+  try {
+    publicHost = publicUrl ? hostOfHeader(new URL(publicUrl).host) : undefined;
+  } catch {
+    publicHost = undefined;
+  }
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const host = hostOfHeader(request.headers.host);
+    if (host !== undefined && (isLoopbackHost(host) || host === publicHost)) return;
+    const given =
+      request.headers.host === undefined ? "no Host header" : `Host "${request.headers.host.slice(0, 200)}"`;
+    await reply.status(421).send({
+      error: {
+        code: "HOST_NOT_ALLOWED",
+        message:
+          `This server has no API token, so it answers only requests for localhost, 127.0.0.1 or [::1]` +
+          `${publicHost ? ` or ${publicHost}` : ""}; this one has ${given}. Call it by one of those names, or give it --token.`,
+      },
+    } satisfies ErrorBody);
+  };
+}

@@ -58,6 +58,15 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "INVALID_JSON",
 };
 
+/** Sentences for Fastify's own request errors, whose messages are terse labels ("Unsupported Media Type"). */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE:
+    "The request body is larger than this server accepts (its --body-limit): send less.",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE:
+    "This content-type is not accepted here: send application/json (or application/yaml for a workflow definition).",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "The content-length header does not match the body that came.",
+};
+
 /** How soon, in seconds, a client should try again while the store is unavailable. */
 export const STORE_RETRY_AFTER_S = 2;
 
@@ -93,7 +102,9 @@ export function errorAnswer(
   if (typeof status === "number" && status >= 400 && status < 500) {
     const code =
       (fastify.code && FASTIFY_CODES[fastify.code]) ?? (status === 413 ? "BODY_TOO_LARGE" : "BAD_REQUEST");
-    return { status, body: { error: { code, message: String(fastify.message ?? "bad request") } } };
+    const message =
+      (fastify.code && FASTIFY_MESSAGES[fastify.code]) ?? String(fastify.message ?? "bad request");
+    return { status, body: { error: { code, message } } };
   }
   return {
     status: 500,

@@ -6,9 +6,10 @@
  * import { serve } from "./api/index.js";
  * const server = await serve({ store: "sqlite:.weft/weft.db", port: 8080, workers: 4 });
  */
-export { assertSafeBinding, isLoopbackHost, type Access } from "./auth.js";
+export { assertSafeBinding, hostCheck, isLoopbackHost, type Access } from "./auth.js";
 export { ApiError, errorAnswer, type ErrorBody } from "./errors.js";
 export { EventHub, type EventListener } from "./event-hub.js";
+export { DEFAULT_TIMEOUTS, type ServerTimeouts } from "./limits.js";
 export { ApiMetrics } from "./metrics.js";
 export { openApiDocument, openApiPath } from "./openapi.js";
 export type { RouteDoc } from "./route.js";

@@ -33,11 +33,18 @@ export const errorResponse = z.object({
 
 export const workflowRef = z.object({ name: z.string(), version: z.number().int() });
 
+const workflowOrigin = z
+  .enum(["http", "direct"])
+  .describe(
+    "Who registered this version: `http`, a client of this API (workers re-check its actions), or `direct`, a process with access to the store.",
+  );
+
 export const workflowSummary = z.object({
   name: z.string(),
   version: z.number().int(),
   description: z.string().optional(),
   tasks: z.number().int().describe("How many tasks the definition has."),
+  origin: workflowOrigin,
   createdAt: isoTime,
 });
 
@@ -46,6 +53,7 @@ export const workflowList = z.object({ workflows: z.array(workflowSummary) });
 export const workflowDetail = z.object({
   name: z.string(),
   version: z.number().int(),
+  origin: workflowOrigin,
   createdAt: isoTime,
   spec: z.record(z.string(), z.unknown()).describe("The compiled definition (durations in ms)."),
 });

@@ -26,6 +26,8 @@ export interface ServeOptions extends Omit<ServerOptions, "runtime" | "events" |
   leaseMs?: number;
   /** On close, how long running tasks may finish before they are released to other workers. Default 10 s. */
   graceMs?: number;
+  /** Hosts the in-process workers' `http` tasks may reach (see egress-policy.ts). Default: all but link-local and metadata. */
+  allowHosts?: readonly string[];
 }
 
 export interface RunningServer extends ListeningServer {
@@ -74,6 +76,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       leaseMs: options.leaseMs,
       logger: options.logger,
       baseDir: cwd,
+      // The in-process workers enforce what this server does: `allowActions` is its own policy.
+      allowActions: options.allowActions ?? [],
+      allowHosts: options.allowHosts ?? [],
     });
     worker = workerRuntime.startWorker({ concurrency: options.workers, workflowsDir: cwd });
   } else {

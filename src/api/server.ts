@@ -7,13 +7,15 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import cors from "@fastify/cors";
 import Fastify, { type FastifyInstance } from "fastify";
+import { compileActionPolicy } from "../actions/action-policy.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Logger } from "../shared/logger.js";
-import { assertSafeBinding, bearerAuth } from "./auth.js";
+import { assertSafeBinding, bearerAuth, hostCheck } from "./auth.js";
 import { installContentParsers } from "./content.js";
 import type { ApiContext } from "./context.js";
 import { installErrorHandlers } from "./errors.js";
 import { EventHub } from "./event-hub.js";
+import { clientErrorHandler, frameworkErrors, timeoutOptions, type ServerTimeouts } from "./limits.js";
 import { ApiMetrics } from "./metrics.js";
 import { RouteTable } from "./route.js";
 import { callbackRoutes } from "./routes/callbacks.js";
@@ -36,6 +38,11 @@ export interface ServerOptions {
   /** Origins allowed to call from browsers (`*` for any). Default: none, CORS off. */
   cors?: readonly string[];
   /**
+   * Actions definitions registered over HTTP may use (`*` for all); others answer 403.
+   * Default: noop, echo, sleep, fail, http, delegate (no shell, no js).
+   */
+  allowActions?: readonly string[];
+  /**
    * Where the runtime's `onEvents` publishes (`createRuntime({ onEvents: events.publish })`):
    * metrics count them and live streams wake on them. Default: a hub no engine publishes to,
    * so metrics stay at zero and streams rely on polling.
@@ -43,6 +50,8 @@ export interface ServerOptions {
   events?: EventHub;
   /** Called when runs may have become ready here (an in-process worker's `wake`). */
   wake?: () => void;
+  /** Request and connection timeouts (see limits.ts): 30 s for a whole request, 10 s for its headers. */
+  timeouts?: Partial<ServerTimeouts>;
   /** Where 5xx errors (with their stacks) and warnings go. Default: stderr. */
   logger?: Logger;
   /** Live streams poll the store this often. Default 200 ms. */
@@ -74,6 +83,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     genReqId: () => randomUUID(),
     exposeHeadRoutes: false,
+    ...timeoutOptions(options.timeouts),
+    clientErrorHandler,
+    frameworkErrors,
   });
   const events = options.events ?? new EventHub();
   const metrics = new ApiMetrics();
@@ -86,6 +98,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     logger: options.logger ?? stderrLogger,
     wake: options.wake ?? (() => {}),
     publicUrl: options.publicUrl,
+    actionPolicy: compileActionPolicy(options.allowActions),
     streamPollMs: options.streamPollMs ?? 200,
     streamHeartbeatMs: options.streamHeartbeatMs ?? 15_000,
     streams: new Set(),
@@ -95,6 +108,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  app.addHook("onRequest", hostCheck(options.token, options.publicUrl));
   app.addHook("onRequest", bearerAuth(options.token));
   // Open event streams would hold the close forever: end them first.
   app.addHook("preClose", async () => {

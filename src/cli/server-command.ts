@@ -3,6 +3,7 @@
  * serves a small deployment. Stops gracefully on SIGTERM or SIGINT.
  */
 import type { Command } from "commander";
+import { compileRunPolicy } from "../actions/run-policy.js";
 import { parseDuration } from "../shared/durations.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { StoreOutage } from "../worker/store-outage.js";
@@ -19,6 +20,8 @@ interface ServerCommandOptions {
   bodyLimit?: string;
   cors?: string[];
   grace: string;
+  allowActions?: string;
+  allowHosts?: string;
 }
 
 function wholeNumber(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -61,9 +64,20 @@ export function registerServer(program: Command, io: CliIO): void {
       .option("--token <token>", "bearer token for management endpoints (default: $WEFT_API_TOKEN)")
       .option("--body-limit <bytes>", "largest request body (default 1048576)")
       .option("--cors <origin...>", "allow browsers from these origins, * for any (default: CORS off)")
-      .option("--grace <duration>", "on SIGTERM, how long running tasks may finish", "10s"),
+      .option("--grace <duration>", "on SIGTERM, how long running tasks may finish", "10s")
+      .option(
+        "--allow-actions <list>",
+        "actions definitions sent over HTTP may use, comma-separated, * for all (default: $WEFT_ALLOW_ACTIONS, else all but shell and js)",
+      )
+      .option(
+        "--allow-hosts <list>",
+        "hosts, addresses and ranges http tasks of the in-process workers may reach, * for any (default: $WEFT_ALLOW_HOSTS, else all but link-local and metadata)",
+      ),
   ).action(async (options: ServerCommandOptions) => {
     const url = storeUrl(options, io);
+    const allowActions = [options.allowActions ?? io.env.WEFT_ALLOW_ACTIONS ?? ""];
+    const allowHosts = [options.allowHosts ?? io.env.WEFT_ALLOW_HOSTS ?? ""];
+    compileRunPolicy({ allowActions, allowHosts }); // bad entries are refused before anything starts
     const graceMs = parseDuration(options.grace);
     if (graceMs === undefined)
       throw new InvalidInputError(`--grace must be a duration like 10s, got "${options.grace}".`);
@@ -93,6 +107,8 @@ export function registerServer(program: Command, io: CliIO): void {
           cors: options.cors,
           graceMs,
           logger,
+          allowActions,
+          allowHosts,
         }),
       );
     } catch (error) {

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { loadWorkflowFile } from "../definition/index.js";
 import type { WorkflowSpec } from "../definition/spec.js";
 import { Engine } from "../engine/engine.js";
+import { Origin } from "../engine/store.js";
 import { openStore } from "../runtime/open-store.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { apiPath, callApi, serverTarget, withServerOption, type ServerTarget } from "./client.js";
@@ -89,12 +90,15 @@ export function registerStart(program: Command, io: CliIO): void {
     const store = await openStore(storeUrl(options, io), io.cwd);
     try {
       const engine = new Engine(store);
-      const spec = looksLikeFile
-        ? (await engine.registerWorkflow(await loadWorkflowFile(path))).spec
-        : (await engine.getWorkflow(target, parseVersion(options.version))).spec;
+      const record = looksLikeFile
+        ? await engine.registerWorkflow(await loadWorkflowFile(path))
+        : await engine.getWorkflow(target, parseVersion(options.version));
+      const spec = record.spec;
       // A worker without --workflows resolves relative js modules against the file's directory.
       const { execution } = await engine.start(spec, parseInputs(spec, options), {
         baseDir: looksLikeFile ? dirname(path) : undefined,
+        // A file read here is trusted; a version someone sent over HTTP stays checked by workers.
+        origin: looksLikeFile ? Origin.direct : record.origin,
       });
       io.stdout(`${execution.id}\n`);
     } finally {

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { compileRunPolicy } from "../actions/run-policy.js";
 import type { ExecutionEvent } from "../engine/store.js";
 import { createRuntime, ownerName } from "../runtime/runtime.js";
 import { parseDuration } from "../shared/durations.js";
@@ -40,6 +41,14 @@ export function registerWorker(program: Command, io: CliIO): void {
         "on SIGTERM, how long running tasks may finish before they are released",
         "30s",
       )
+      .option(
+        "--allow-actions <list>",
+        "actions definitions registered over HTTP may run, comma-separated, * for all (default: $WEFT_ALLOW_ACTIONS, else all but shell and js)",
+      )
+      .option(
+        "--allow-hosts <list>",
+        "hosts, addresses and ranges http tasks may reach, * for any (default: $WEFT_ALLOW_HOSTS, else all but link-local and metadata)",
+      )
       .option("--quiet", "do not log task ends"),
   ).action(
     async (options: {
@@ -49,7 +58,12 @@ export function registerWorker(program: Command, io: CliIO): void {
       lease: string;
       grace: string;
       quiet?: boolean;
+      allowActions?: string;
+      allowHosts?: string;
     }) => {
+      const allowActions = [options.allowActions ?? io.env.WEFT_ALLOW_ACTIONS ?? ""];
+      const allowHosts = [options.allowHosts ?? io.env.WEFT_ALLOW_HOSTS ?? ""];
+      compileRunPolicy({ allowActions, allowHosts }); // bad entries are refused before anything starts
       const graceMs = parseDuration(options.grace);
       if (graceMs === undefined)
         throw new InvalidInputError(`--grace must be a duration like 30s, got "${options.grace}".`);
@@ -65,6 +79,8 @@ export function registerWorker(program: Command, io: CliIO): void {
           store: url,
           concurrency,
           logger: stderrLogger(io),
+          allowActions,
+          allowHosts,
           onEvents: options.quiet ? undefined : (events) => logEvents(io, events),
         }),
       );

@@ -19,6 +19,7 @@ import {
   RunKind,
   type ExecutionEvent,
   type ExecutionRecord,
+  Origin,
   type Store,
   type StoreTx,
   type TaskRunRecord,
@@ -92,11 +93,14 @@ export class Engine {
     this.random = options.random ?? Math.random;
   }
 
-  /** Records a new execution of `spec` and answers it with its first ready runs. */
+  /**
+   * Records a new execution of `spec` and answers it with its first ready runs. `origin`
+   * (default `direct`) is where the spec came from: pass a registered version's own.
+   */
   async start(
     spec: WorkflowSpec,
     input: Record<string, unknown>,
-    options: { id?: string; baseDir?: string } = {},
+    options: { id?: string; baseDir?: string; origin?: Origin } = {},
   ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
     const now = this.clock.now();
     const resolvedInput = resolveInputs(spec, input);
@@ -117,6 +121,7 @@ export class Engine {
       endStatus: null,
       deadline: spec.timeout !== undefined ? now + spec.timeout : null,
       baseDir: options.baseDir ?? null,
+      origin: options.origin ?? Origin.direct,
       createdAt: now,
       updatedAt: now,
       finishedAt: null,
@@ -137,8 +142,8 @@ export class Engine {
   }
 
   /** Registers a workflow definition (see `registerWorkflow`). */
-  registerWorkflow(spec: WorkflowSpec): Promise<WorkflowRecord> {
-    return registerWorkflow(this.store, spec, this.clock.now());
+  registerWorkflow(spec: WorkflowSpec, origin: Origin = Origin.direct): Promise<WorkflowRecord> {
+    return registerWorkflow(this.store, spec, this.clock.now(), origin);
   }
 
   /** The registered workflow `name` (its highest version unless `version` is given). */

@@ -1,6 +1,6 @@
 import type { WorkflowSpec } from "../definition/spec.js";
 import { WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
-import type { Store, WorkflowRecord } from "./store.js";
+import { Origin, type Store, type WorkflowRecord } from "./store.js";
 
 /** The same definition, whatever version each carries. */
 function sameSpec(record: WorkflowRecord | undefined, spec: WorkflowSpec): boolean {
@@ -13,22 +13,25 @@ function sameSpec(record: WorkflowRecord | undefined, spec: WorkflowSpec): boole
 /**
  * Registers a workflow definition. A spec with a `version` is stored under it (the same
  * definition again is a no-op; another definition under a taken version is refused); without
- * one, it becomes the next version unless it equals the latest.
+ * one, it becomes the next version unless it equals the latest. `origin` (default `direct`) is
+ * recorded with a new version; a definition already registered keeps the origin it has, so
+ * sending a trusted definition again over HTTP neither changes nor weakens it.
  *
  * @example
- * const { name, version } = await registerWorkflow(store, spec, Date.now());
+ * const { name, version } = await registerWorkflow(store, spec, Date.now(), Origin.http);
  */
 export async function registerWorkflow(
   store: Store,
   spec: WorkflowSpec,
   now: number,
+  origin: Origin = Origin.direct,
 ): Promise<WorkflowRecord> {
   return store.transaction(async (tx) => {
     if (spec.version !== undefined) {
       const existing = await tx.getWorkflow(spec.name, spec.version);
       if (existing && sameSpec(existing, spec)) return existing;
       if (existing) throw new WorkflowVersionConflictError(spec.name, spec.version);
-      const record = { name: spec.name, version: spec.version, spec, createdAt: now };
+      const record = { name: spec.name, version: spec.version, spec, origin, createdAt: now };
       await tx.insertWorkflow(record);
       return record;
     }
@@ -36,7 +39,7 @@ export async function registerWorkflow(
     if (latest && sameSpec(latest, spec)) return latest;
     const version = (latest?.version ?? 0) + 1;
     // The stored spec carries its version, so executions started from it record it.
-    const record = { name: spec.name, version, spec: { ...spec, version }, createdAt: now };
+    const record = { name: spec.name, version, spec: { ...spec, version }, origin, createdAt: now };
     await tx.insertWorkflow(record);
     return record;
   });

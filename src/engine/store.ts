@@ -39,6 +39,14 @@ export type SyncRule = "all_success" | "all_done" | "any_failed" | "undo_skip" |
 /** Why an execution is ending while its undos run. */
 export type EndStatus = "failed" | "cancelled";
 
+/**
+ * Where a definition came from. `http`: registered over the HTTP API by a client, so workers
+ * check its actions against their policy before running them. `direct`: from a process with
+ * direct access to the store (`weft run`, `weft start FILE`, the library), trusted as it is.
+ */
+export const Origin = { http: "http", direct: "direct" } as const;
+export type Origin = (typeof Origin)[keyof typeof Origin];
+
 export interface ExecutionError {
   type: string;
   message: string;
@@ -65,6 +73,8 @@ export interface ExecutionRecord {
   deadline: number | null;
   /** Where the workflow's relative paths (`js` modules, `shell` cwd) resolve: its file's directory. */
   baseDir: string | null;
+  /** Where its definition came from; workers re-check `http` ones against their action policy. */
+  origin: Origin;
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
@@ -177,6 +187,8 @@ export interface WorkflowRecord {
   name: string;
   version: number;
   spec: WorkflowSpec;
+  /** Who registered this version: a client over HTTP, or a process with direct store access. */
+  origin: Origin;
   createdAt: number;
 }
 

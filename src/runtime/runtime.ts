@@ -17,6 +17,7 @@ import type { TaskFunction } from "../worker/task-runner.js";
 import { StoreOutage } from "../worker/store-outage.js";
 import { Worker } from "../worker/worker.js";
 import { openStore } from "./open-store.js";
+import { compileRunPolicy } from "../actions/run-policy.js";
 
 /** A builder workflow (anything with a `spec` and optional `functions`) or a plain spec. */
 export type Runnable =
@@ -38,6 +39,10 @@ export interface RuntimeOptions {
   pollMs?: number;
   /** Where third parties reach the HTTP API: the base of delegate callback URLs. Default: $WEFT_PUBLIC_URL. */
   publicUrl?: string;
+  /** Actions definitions registered over HTTP may run here (`*`: all). Default: $WEFT_ALLOW_ACTIONS, else all but shell and js. */
+  allowActions?: readonly string[];
+  /** Hosts `http` tasks may reach (see egress-policy.ts). Default: $WEFT_ALLOW_HOSTS, else all but link-local and metadata. */
+  allowHosts?: readonly string[];
 }
 
 export interface RunOptions {
@@ -84,6 +89,11 @@ function unpack(workflow: Runnable): { spec: WorkflowSpec; functions?: ReadonlyM
  * const execution = await runtime.run(flow, { count: 3 });
  */
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  // First: a bad entry is refused before a store is opened for nothing.
+  const policy = compileRunPolicy({
+    allowActions: options.allowActions ?? process.env.WEFT_ALLOW_ACTIONS,
+    allowHosts: options.allowHosts ?? process.env.WEFT_ALLOW_HOSTS,
+  });
   const store =
     typeof options.store === "string" || options.store === undefined
       ? await openStore(options.store ?? "memory:")
@@ -112,10 +122,11 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       logger,
       pollMs: options.pollMs,
       publicUrl,
+      policy,
       loadWorkflow: async (id) => {
         const execution = await store.getExecution(id);
         if (!execution) throw new ExecutionNotFoundError(id);
-        return { spec: execution.spec, input: execution.input, functions, baseDir };
+        return { spec: execution.spec, input: execution.input, functions, baseDir, origin: execution.origin };
       },
       onEnded: (ids) => {
         if (ids.includes(executionId)) resolveEnded();
@@ -195,12 +206,13 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         logger,
         pollMs: options.pollMs,
         publicUrl,
+        policy,
         loadWorkflow: async (id) => {
           const execution = await store.getExecution(id);
           if (!execution) throw new ExecutionNotFoundError(id);
           // The worker's --workflows dir wins; else where `weft start` found the file; else cwd.
           const baseDir = workerOptions.workflowsDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
-          return { spec: execution.spec, input: execution.input, baseDir };
+          return { spec: execution.spec, input: execution.input, baseDir, origin: execution.origin };
         },
       });
       const unsubscribe = store.subscribe(() => worker.wake());

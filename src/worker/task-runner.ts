@@ -8,9 +8,11 @@ import type { TaskFunction } from "../definition/builder.js";
 import type { TaskContext, WorkflowSpec } from "../definition/spec.js";
 import { evaluateCondition, evaluateTemplate, type ExpressionScope } from "../definition/expressions.js";
 import type { Engine, Outcome } from "../engine/engine.js";
-import { RunKind, type TaskRunRecord } from "../engine/store.js";
+import { Origin, RunKind, type TaskRunRecord } from "../engine/store.js";
 import { getAction } from "../actions/registry.js";
 import type { ActionContext } from "../actions/action.js";
+import { refusalMessage, type ActionUse } from "../actions/action-policy.js";
+import { DEFAULT_RUN_POLICY, type RunPolicy } from "../actions/run-policy.js";
 import { TaskFailure, toTaskError, type TaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import { formatDuration } from "../shared/durations.js";
@@ -26,6 +28,8 @@ export interface LoadedWorkflow {
   functions?: ReadonlyMap<string, TaskFunction>;
   /** Where relative paths of `js` modules and `shell` cwd resolve. */
   baseDir: string;
+  /** Where the execution's definition came from; `http` ones are checked against the action policy. Default `direct`. */
+  origin?: Origin;
 }
 
 /** What expressions see of a task that ended. */
@@ -48,6 +52,33 @@ export interface TaskRunnerDeps {
   publicUrl?: string;
   /** Runs a store call of the attempt, waiting out an outage (see store-outage.ts). */
   throughOutage: <T>(call: () => Promise<T>) => Promise<T>;
+  /** Default DEFAULT_RUN_POLICY: no shell or js for definitions from HTTP; no link-local or metadata hosts. */
+  policy?: RunPolicy;
+}
+
+/** An action this worker's policy refuses to a definition from HTTP: fails the run for good. */
+export class ActionNotAllowedError extends TaskFailure {
+  constructor(use: ActionUse) {
+    super(refusalMessage(use, "this worker"), { retryable: false, type: "ActionNotAllowed" });
+  }
+}
+
+/**
+ * Refuses the run when its definition came over HTTP and uses an action (or, for a delegate
+ * with `with.notify`, `http`) that this worker's policy does not allow. Checked before anything
+ * of the task is evaluated: the server checked at registration, but its policy may have been
+ * wider than this worker's, or the row may have been written by anyone with the API's access.
+ */
+function checkPolicy(policy: RunPolicy, workflow: LoadedWorkflow, run: TaskRunRecord, isUndo: boolean): void {
+  if (workflow.origin !== Origin.http) return;
+  const task = workflow.spec.tasks[run.task]!;
+  const uses: ActionUse[] = isUndo
+    ? [{ task: run.task, where: "undo.action", action: task.undo!.action }]
+    : [{ task: run.task, where: "action", action: task.action }];
+  if (!isUndo && task.action === "delegate" && task.with.notify !== undefined)
+    uses.push({ task: run.task, where: "with.notify", action: "http" });
+  const refused = uses.find((use) => !policy.actions.allowed.has(use.action));
+  if (refused) throw new ActionNotAllowedError(refused);
 }
 
 /** Raised into an attempt's signal when its timeout passes. */
@@ -94,6 +125,8 @@ export async function runAttempt(
     const task = spec.tasks[run.task];
     if (!task) throw new TaskFailure(`the workflow has no task "${run.task}"`, { retryable: false });
     const isUndo = run.kind === RunKind.undo;
+    const policy = deps.policy ?? DEFAULT_RUN_POLICY;
+    checkPolicy(policy, workflow, run, isUndo);
     const results = await deps.readResults(run, isUndo ? [run.task, ...task.dependsOn] : task.dependsOn);
     const scope = scopeOf(run, workflow, results);
     if (!isUndo && task.when !== undefined && !(await evaluateCondition(task.when, scope))) {
@@ -101,7 +134,7 @@ export async function runAttempt(
     }
     const action = isUndo ? task.undo!.action : task.action;
     if (action === "delegate" && !isUndo) {
-      await startWaiting(deps, run, task.with, scope);
+      await startWaiting(deps, run, task.with, scope, policy);
       return null;
     }
     const args = (await evaluateTemplate(isUndo ? task.undo!.with : task.with, scope)) as Record<
@@ -119,6 +152,7 @@ export async function runAttempt(
       logger: deps.logger,
       inputs: workflow.input,
       baseDir: workflow.baseDir,
+      egress: policy.egress,
     };
     const body = action === "function" ? functionBody(workflow, run, results) : getAction(action);
     if (!body)
@@ -154,6 +188,7 @@ async function startWaiting(
   run: TaskRunRecord,
   args: Record<string, unknown>,
   scope: ExpressionScope,
+  policy: RunPolicy,
 ): Promise<void> {
   const waiting = await deps.throughOutage(() => deps.engine.wait(run));
   if (!waiting || args.notify === undefined) return;
@@ -164,12 +199,18 @@ async function startWaiting(
         ...scope,
         callback,
       } as ExpressionScope)) as Record<string, unknown>;
-      await sendNotify(request, deps.logger);
+      await sendNotify(request, deps.logger, policy);
     } catch (error) {
       const message = `notify failed: ${error instanceof Error ? error.message : String(error)}`;
       deps.logger.warn(`${run.task}: ${message}`);
+      // A host the egress policy refuses stays refused: another token would not help.
+      const refused = toTaskError(error).type === "EgressRefused";
       await deps.throughOutage(() =>
-        deps.engine.failByToken(waiting.token, { type: "NotifyFailed", message, retryable: true }),
+        deps.engine.failByToken(waiting.token, {
+          type: refused ? "EgressRefused" : "NotifyFailed",
+          message,
+          retryable: !refused,
+        }),
       );
     }
   })().catch((error: unknown) =>
@@ -179,7 +220,11 @@ async function startWaiting(
 }
 
 /** Sends a delegate's notify request with the http action, retrying retryable failures. */
-async function sendNotify(request: Record<string, unknown>, logger: Logger): Promise<void> {
+async function sendNotify(
+  request: Record<string, unknown>,
+  logger: Logger,
+  policy: RunPolicy,
+): Promise<void> {
   const http = getAction("http")!;
   const controller = new AbortController();
   const ctx = {
@@ -191,6 +236,7 @@ async function sendNotify(request: Record<string, unknown>, logger: Logger): Pro
     logger,
     inputs: {},
     baseDir: ".",
+    egress: policy.egress,
   };
   for (let attempt = 1; ; attempt++) {
     try {

@@ -9,6 +9,7 @@ import { runLayout, type RunLayout } from "../engine/plan.js";
 import type { Store, TaskRunRecord } from "../engine/store.js";
 import { isStoreUnavailable, type TaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
+import type { RunPolicy } from "../actions/run-policy.js";
 import { AttemptAbort } from "./attempt-abort.js";
 import { pause, StoreOutage } from "./store-outage.js";
 import {
@@ -37,6 +38,8 @@ export interface WorkerOptions {
   reapEveryMs?: number;
   /** The base of delegate callback URLs (`--public-url`). */
   publicUrl?: string;
+  /** Actions allowed to definitions from HTTP, and where `http` may connect. Default: DEFAULT_RUN_POLICY. */
+  policy?: RunPolicy;
   /** Called after every transaction that ended executions. */
   onEnded?: (executionIds: readonly string[]) => void;
 }
@@ -348,6 +351,7 @@ export class Worker {
           engine: this.options.engine,
           logger: this.options.logger,
           publicUrl: this.options.publicUrl,
+          policy: this.options.policy,
           throughOutage: (call) => this.outage.retry(call, giveUp),
           readResults: (r, names) =>
             this.outage.retry(() => this.readResults(r, names, workflow.layout), giveUp),

@@ -2,7 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ActionArgumentError } from "../../src/actions/action.js";
+import { compileEgressPolicy, DEFAULT_EGRESS_POLICY } from "../../src/actions/egress-policy.js";
 import { httpAction } from "../../src/actions/http-action.js";
+import { parseWorkflow } from "../../src/definition/index.js";
+import { createRuntime } from "../../src/runtime/runtime.js";
 import { TaskFailure, toTaskError } from "../../src/shared/errors.js";
 import { makeContext, rejection } from "./context.js";
 
@@ -49,6 +52,14 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
       res.writeHead(429);
       res.end();
       return;
+    case "/to-metadata":
+      res.writeHead(302, { location: "http://169.254.169.254/latest/meta-data/" });
+      res.end();
+      return;
+    case "/moved":
+      res.writeHead(303, { location: "/echo" });
+      res.end();
+      return;
     case "/hang":
       return; // never answers: only an abort ends the request
     default:
@@ -59,8 +70,11 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
 
 let server: Server;
 let base: string;
+/** Connections the server accepted: a refused request must not have opened one. */
+let connections = 0;
 beforeAll(async () => {
   server = createServer((req, res) => void route(req, res));
+  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -161,6 +175,111 @@ describe("http", () => {
       const error = await rejection(httpAction(args, ctx));
       expect(error).toBeInstanceOf(ActionArgumentError);
       expect((error as Error).message).toMatch(message);
+    }
+  });
+});
+
+describe("http egress policy", () => {
+  it("refuses link-local and metadata addresses by default, for good, naming the address and the flag", async () => {
+    const { ctx } = makeContext();
+    for (const [url, address] of [
+      ["http://169.254.169.254/latest/meta-data/", "169.254.169.254"],
+      ["http://[fd00:ec2::254]/", "fd00:ec2::254"],
+      ["http://[fe80::1]:8080/", "fe80::1"],
+      ["http://[::ffff:169.254.169.254]/", "::ffff:a9fe:a9fe"],
+      ["http://0xa9fea9fe/", "169.254.169.254"], // the URL parser's spelling of the same address
+    ] as const) {
+      const error = toTaskError(await rejection(httpAction({ url }, ctx)));
+      expect(error, url).toMatchObject({ type: "EgressRefused", retryable: false });
+      expect(error.message, url).toContain(
+        `is refused: ${address} is a link-local or cloud metadata address: list ${address} in --allow-hosts (or WEFT_ALLOW_HOSTS) on the worker to allow it.`,
+      );
+    }
+    const named = toTaskError(
+      await rejection(httpAction({ url: "http://metadata.google.internal/computeMetadata/v1/" }, ctx)),
+    );
+    expect(named).toMatchObject({ type: "EgressRefused", retryable: false });
+    expect(named.message).toContain("metadata.google.internal is a cloud metadata service");
+  });
+
+  it("checks every redirect hop: a loopback server cannot bounce a task to the metadata address", async () => {
+    const { ctx } = makeContext();
+    const error = toTaskError(await rejection(httpAction({ url: `${base}/to-metadata` }, ctx)));
+    expect(error).toMatchObject({ type: "EgressRefused", retryable: false });
+    expect(error.message).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/to-metadata is refused: 169\.254\.169\.254 /,
+    );
+    // Redirects to allowed places are followed as fetch follows them (303: the POST becomes a GET).
+    const moved = await httpAction({ url: `${base}/moved`, body: { a: 1 } }, ctx);
+    expect(moved).toMatchObject({ status: 201, body: { method: "GET", contentType: null, body: "" } });
+  });
+
+  it("with --allow-hosts, reaches only the listed hosts, checking the address a name resolves to", async () => {
+    const port = new URL(base).port;
+    const only10 = makeContext({ egress: compileEgressPolicy("10.0.0.0/8") }).ctx;
+    const before = connections;
+    // localhost is not listed, and neither is what it resolves to: refused after the lookup, before connecting.
+    const error = toTaskError(await rejection(httpAction({ url: `http://localhost:${port}/json` }, only10)));
+    expect(error).toMatchObject({ type: "EgressRefused", retryable: false });
+    expect(error.message).toMatch(
+      /localhost \((127\.0\.0\.1|::1)\) is not in --allow-hosts \(or WEFT_ALLOW_HOSTS\): add localhost/,
+    );
+    expect(connections).toBe(before);
+    // The resolved address, when listed, lets the name through.
+    const byAddress = makeContext({ egress: compileEgressPolicy("127.0.0.1") }).ctx;
+    expect(await httpAction({ url: `http://localhost:${port}/json` }, byAddress)).toMatchObject({
+      status: 200,
+    });
+    const byName = makeContext({ egress: compileEgressPolicy(["localhost"]) }).ctx;
+    expect(await httpAction({ url: `http://localhost:${port}/json` }, byName)).toMatchObject({ status: 200 });
+  });
+
+  it("compiles entries: names, wildcards, addresses, ranges; link-local only by a narrow explicit entry", () => {
+    const policy = compileEgressPolicy("api.example.com, *.corp.example, 10.0.0.0/8, 0.0.0.0/0");
+    expect(policy.refuseAddress("api.example.com", "93.184.216.34")).toBeNull();
+    expect(policy.refuseAddress("git.corp.example", "10.1.2.3")).toBeNull();
+    expect(policy.refuseAddress("8.8.8.8", "8.8.8.8")).toBeNull(); // 0.0.0.0/0
+    // 0.0.0.0/0 is not a way of naming the metadata address.
+    expect(policy.refuseAddress("169.254.169.254", "169.254.169.254")).toMatch(/link-local/);
+    expect(policy.refuseAddress("api.example.com", "169.254.169.254")).toMatch(/link-local/);
+    const metadata = compileEgressPolicy("*,169.254.169.254,metadata.google.internal");
+    expect(metadata.refuseAddress("169.254.169.254", "169.254.169.254")).toBeNull();
+    expect(metadata.refuseAddress("169.254.1.1", "169.254.1.1")).toMatch(/link-local/);
+    expect(metadata.refuseName("metadata.google.internal")).toBeNull();
+    expect(DEFAULT_EGRESS_POLICY.refuseAddress("db.internal", "10.0.0.5")).toBeNull();
+    expect(DEFAULT_EGRESS_POLICY.refuseAddress("localhost", "::1")).toBeNull();
+    const narrow = compileEgressPolicy("example.com");
+    expect(narrow.refuseAddress("other.example", "93.184.216.34")).toMatch(/is not in --allow-hosts/);
+    expect(() => compileEgressPolicy("http://example.com/")).toThrow(
+      /--allow-hosts has "http:\/\/example\.com\/", which is no host name, address or range/,
+    );
+    expect(() => compileEgressPolicy("10.0.0.0/33")).toThrow(/--allow-hosts has "10\.0\.0\.0\/33"/);
+  });
+});
+
+describe("a delegate's with.notify under the egress policy", () => {
+  it("fails the task for good when the notify URL is refused: no retry hands out another token", async () => {
+    const runtime = await createRuntime({ store: "memory:" });
+    try {
+      const spec = parseWorkflow(
+        `name: leak
+tasks:
+  approve:
+    action: delegate
+    retry: { attempts: 3, backoff: 10ms }
+    with:
+      notify: { url: "http://169.254.169.254/latest/meta-data/iam/", method: POST, body: { t: "\${{ callback.token }}" } }
+`,
+        "leak.yaml",
+      );
+      const execution = await runtime.run(spec);
+      expect(execution.status).toBe("failed");
+      const [approve] = (await runtime.store.listRuns(execution.id)).filter((run) => run.task === "approve");
+      expect(approve).toMatchObject({ status: "failed", attempt: 1 });
+      expect(approve!.error).toMatchObject({ type: "EgressRefused", retryable: false });
+      expect(approve!.error!.message).toContain("169.254.169.254 is a link-local or cloud metadata address");
+    } finally {
+      await runtime.close();
     }
   });
 });

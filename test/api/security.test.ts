@@ -1,4 +1,6 @@
 /** Tokens, safe bindings, body limits, CORS, and what a 500 tells a client (nothing but a request id). */
+import { once } from "node:events";
+import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { isLoopbackHost, serve, startServer } from "../../src/api/index.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
@@ -182,5 +184,159 @@ describe("internal errors", () => {
     const { call } = await harness();
     const answer = await call({ method: "DELETE", url: "/v1/executions/x" });
     expect(answer).toMatchObject({ status: 404, body: { error: { code: "NOT_FOUND" } } });
+  });
+});
+
+/** The one error shape: `{ error: { code, message } }` with a code in capitals and a sentence. */
+function expectErrorShape(body: unknown, status: number, code: string): void {
+  expect(body, `status ${status}`).toEqual({ error: { code, message: expect.any(String) } });
+  expect((body as { error: { message: string } }).error.message, code).toMatch(/^[A-Z].*\.$/);
+}
+
+/** Sends `text` on a raw socket and answers everything the server wrote before it closed. */
+async function rawExchange(url: string, text: string): Promise<{ status: number; body: unknown }> {
+  const { port } = new URL(url);
+  const socket = connect(Number(port), "127.0.0.1");
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  socket.write(text);
+  await once(socket, "close");
+  const answer = Buffer.concat(chunks).toString("utf8");
+  const [head, ...rest] = answer.split("\r\n\r\n");
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head ?? "")?.[1]),
+    body: JSON.parse(rest.join("\r\n\r\n")),
+  };
+}
+
+describe("the Host header without a token (DNS rebinding)", () => {
+  it("answers loopback names and the public URL's host, and refuses any other with a JSON 421", async () => {
+    const { call } = await harness({ publicUrl: "https://weft.example.com/base" });
+    for (const host of [
+      "localhost",
+      "localhost:8080",
+      "127.0.0.1:1",
+      "127.8.9.10",
+      "[::1]:8080",
+      "weft.example.com",
+    ]) {
+      expect((await call({ url: "/v1/executions", headers: { host } })).status, host).toBe(200);
+    }
+    for (const host of [
+      "evil.example",
+      "evil.example:8080",
+      "localhost.evil.example",
+      "weft.example.com.evil",
+    ]) {
+      const answer = await call({ url: "/v1/executions", headers: { host } });
+      expect(answer.status, host).toBe(421);
+      expect(answer.body.error.code).toBe("HOST_NOT_ALLOWED");
+      expect(answer.body.error.message).toContain(`Host "${host}"`);
+      expect(answer.body.error.message).toContain("--token");
+    }
+    // Callbacks too: a page in a local browser must not complete delegates by guessing at nothing.
+    expect(
+      (
+        await call({
+          method: "POST",
+          url: "/v1/callbacks/t/complete",
+          headers: { host: "evil.example" },
+          payload: {},
+        })
+      ).status,
+    ).toBe(421);
+  });
+
+  it("is not checked when a token guards the server", async () => {
+    const { call } = await harness({ token: "s3cret" });
+    const answer = await call({
+      url: "/v1/executions",
+      headers: { host: "weft.internal:8080", authorization: "Bearer s3cret" },
+    });
+    expect(answer.status).toBe(200);
+  });
+});
+
+describe("slow clients", () => {
+  it("a body trickled in byte by byte is cut off with a JSON 408 once the request timeout passes", async () => {
+    const { listen } = await harness({ timeouts: { requestMs: 300, headersMs: 300, checkEveryMs: 50 } });
+    const url = await listen();
+    const socket = connect(Number(new URL(url).port), "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.write(
+      "POST /v1/callbacks/t/complete HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n",
+    );
+    let sent = 0;
+    // One byte every 20 ms would take 20 s to finish; the server must not wait for it.
+    const trickle = setInterval(() => {
+      if (socket.writable && sent < 1000) {
+        socket.write(" ");
+        sent++;
+      }
+    }, 20);
+    try {
+      await once(socket, "close");
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(sent).toBeLessThan(1000);
+    const answer = Buffer.concat(chunks).toString("utf8");
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expectErrorShape(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)), 408, "REQUEST_TIMEOUT");
+  });
+
+  it("uses bounded defaults: 30 s for a request, 10 s for its headers, 5 s of keep-alive", async () => {
+    const { app } = await harness();
+    expect(app.server.requestTimeout).toBe(30_000);
+    expect(app.server.headersTimeout).toBe(10_000);
+    expect(app.server.keepAliveTimeout).toBe(5_000);
+  });
+});
+
+describe("answers Node and Fastify give on their own", () => {
+  it("have the project's error shape: 400 malformed URL, 414, 415, 404, 413", async () => {
+    const { call } = await harness({ bodyLimit: 64 });
+    const badUrl = await call({ url: "/v1/executions/%zz" });
+    expect(badUrl.status).toBe(400);
+    expectErrorShape(badUrl.body, 400, "INVALID_URL");
+    expect(badUrl.body.error.code).toBe("INVALID_URL");
+    const long = await call({ url: `/v1/executions/${"x".repeat(500)}` });
+    expect(long.status).toBe(414);
+    expectErrorShape(long.body, 414, "URI_TOO_LONG");
+    expect(long.body.error.message.length).toBeLessThan(400);
+    const media = await call({
+      method: "POST",
+      url: "/v1/executions",
+      headers: { "content-type": "text/xml" },
+      payload: "<x/>",
+    });
+    expect(media.status).toBe(415);
+    expectErrorShape(media.body, 415, "UNSUPPORTED_MEDIA_TYPE");
+    const missing = await call({ url: "/nowhere" });
+    expectErrorShape(missing.body, 404, "NOT_FOUND");
+    const big = await call({ method: "POST", url: "/v1/executions", payload: { workflow: "x".repeat(100) } });
+    expect(big.status).toBe(413);
+    expectErrorShape(big.body, 413, "BODY_TOO_LARGE");
+  });
+
+  it("have it on a real socket too: 431 headers too large, 400 unparsable HTTP", async () => {
+    const { listen } = await harness();
+    const url = await listen();
+    const huge = await rawExchange(
+      url,
+      `GET /healthz HTTP/1.1\r\nHost: localhost\r\nx-big: ${"a".repeat(20_000)}\r\n\r\n`,
+    );
+    expect(huge.status).toBe(431);
+    expectErrorShape(huge.body, 431, "HEADERS_TOO_LARGE");
+    const longUrl = await rawExchange(
+      url,
+      `GET /v1/${"a".repeat(20_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`,
+    );
+    expect(longUrl.status).toBe(431);
+    expectErrorShape(longUrl.body, 431, "HEADERS_TOO_LARGE");
+    const garbage = await rawExchange(url, "NOT HTTP AT ALL\r\n\r\n");
+    expect(garbage.status).toBe(400);
+    expectErrorShape(garbage.body, 400, "BAD_REQUEST");
   });
 });

@@ -1,5 +1,6 @@
 /** The registry of workflow definitions: versions by name, the highest one by default. */
 import { describe, expect, it } from "vitest";
+import { Origin } from "../../src/engine/store.js";
 import { workflowSpec } from "./fixtures.js";
 import type { SuiteContext } from "./store.suite.js";
 
@@ -10,6 +11,7 @@ export function workflowCases(ctx: SuiteContext): void {
         name,
         version,
         spec: workflowSpec(name, { t: { with: { version } } }, { version }),
+        origin: version === 3 ? Origin.http : Origin.direct,
         createdAt: ctx.clock.t + version,
       });
       await ctx.store.transaction(async (tx) => {
@@ -48,6 +50,36 @@ export function workflowCases(ctx: SuiteContext): void {
       const pinned = workflowSpec("registered", { c: {} }, { version: 2 });
       await expect(engine.registerWorkflow(pinned)).rejects.toMatchObject({
         code: "WORKFLOW_VERSION_CONFLICT",
+      });
+    });
+
+    it("records where each version came from, and executions keep the origin they were started with", async () => {
+      const engine = ctx.engine();
+      const remote = await engine.registerWorkflow(workflowSpec("remote", { a: {} }), Origin.http);
+      expect(remote.origin).toBe("http");
+      const local = await engine.registerWorkflow(workflowSpec("local", { a: {} }));
+      expect(local.origin).toBe("direct");
+      // The same definition again over another route keeps the origin it was first registered with.
+      expect((await engine.registerWorkflow(workflowSpec("remote", { a: {} }))).origin).toBe("http");
+      expect((await engine.registerWorkflow(workflowSpec("local", { a: {} }), Origin.http)).origin).toBe(
+        "direct",
+      );
+      expect((await engine.getWorkflow("remote", 1)).origin).toBe("http");
+      const listed = await ctx.store.listWorkflows();
+      expect(listed.map((w) => [w.name, w.origin])).toEqual([
+        ["local", "direct"],
+        ["remote", "http"],
+      ]);
+
+      const { execution } = await engine.start(remote.spec, {}, { id: "from-http", origin: remote.origin });
+      expect(execution.origin).toBe("http");
+      expect((await ctx.store.getExecution("from-http"))?.origin).toBe("http");
+      await engine.start(local.spec, {}, { id: "from-file" });
+      expect((await ctx.store.getExecution("from-file"))?.origin).toBe("direct");
+      const listedExecutions = await ctx.store.listExecutions();
+      expect(Object.fromEntries(listedExecutions.map((e) => [e.id, e.origin]))).toEqual({
+        "from-http": "http",
+        "from-file": "direct",
       });
     });
 

@@ -123,9 +123,11 @@ describe("SqliteStore", () => {
     const old = SqliteStore.open(file);
     const { execution } = await engineOn(old, clock).start(fanIn(2), {});
     await old.close();
-    // Turn the file back into what schema version 1 wrote: no workflow registry.
+    // Turn the file back into what schema version 1 wrote: no workflow registry, no origins.
     const db = new Database(file);
-    db.exec("DROP TABLE workflows; DELETE FROM schema_migrations WHERE version > 1");
+    db.exec(
+      "DROP TABLE workflows; ALTER TABLE executions DROP COLUMN origin; DELETE FROM schema_migrations WHERE version > 1",
+    );
     db.close();
 
     const store = SqliteStore.open(file);

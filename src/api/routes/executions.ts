@@ -46,7 +46,8 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       // The execution records the version it runs, also for definitions registered without one.
       const spec =
         record.spec.version === undefined ? { ...record.spec, version: record.version } : record.spec;
-      const { execution } = await engine.start(spec, body.input ?? {});
+      // The version's origin goes with it: workers re-check definitions that came over HTTP.
+      const { execution } = await engine.start(spec, body.input ?? {}, { origin: record.origin });
       ctx.wake();
       return reply
         .status(201)

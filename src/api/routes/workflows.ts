@@ -1,6 +1,7 @@
 /** `POST /v1/workflows`, `GET /v1/workflows`, `GET /v1/workflows/{name}`: registered definitions. */
 import { parseWorkflow, workflowSchema } from "../../definition/index.js";
-import type { WorkflowRecord } from "../../engine/store.js";
+import { refusalMessage, refusedActions } from "../../actions/action-policy.js";
+import { Origin, type WorkflowRecord } from "../../engine/store.js";
 import type { ApiContext } from "../context.js";
 import { tooDeep, YAML_TYPES, YamlSource } from "../content.js";
 import { MAX_DEFINITION_DEPTH, yamlDepthBound } from "../../definition/depth.js";
@@ -44,6 +45,7 @@ function summary(record: WorkflowRecord): z.input<typeof workflowSummary> {
     version: record.version,
     ...(record.spec.description ? { description: record.spec.description } : {}),
     tasks: Object.keys(record.spec.tasks).length,
+    origin: record.origin,
     createdAt: new Date(record.createdAt).toISOString(),
   };
 }
@@ -72,6 +74,9 @@ export function workflowRoutes(app: FastifyInstance, ctx: ApiContext): void {
       },
       responses: {
         201: { description: "Registered (or already registered, unchanged).", schema: workflowRef },
+        403: {
+          description: "The definition uses an action this server does not allow (see --allow-actions).",
+        },
         409: { description: "Another definition is registered under this version." },
       },
     },
@@ -80,7 +85,17 @@ export function workflowRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (yamlDepthBound(text) > MAX_DEFINITION_DEPTH)
         throw tooDeep(`${MAX_DEFINITION_DEPTH} levels of indentation and brackets`);
       const spec = parseWorkflow(text, REQUEST_FILE);
-      const record = await engine.registerWorkflow(spec);
+      const refused = refusedActions(spec, ctx.actionPolicy);
+      if (refused.length > 0) {
+        const first = refused[0]!;
+        throw new ApiError(
+          403,
+          "ACTION_NOT_ALLOWED",
+          refused.map((use) => refusalMessage(use, "this server")).join(" "),
+          `body.tasks.${first.task}.${first.where}`,
+        );
+      }
+      const record = await engine.registerWorkflow(spec, Origin.http);
       return reply.status(201).send({ name: record.name, version: record.version });
     },
   );
@@ -122,6 +137,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ApiContext): void {
       return {
         name: record.name,
         version: record.version,
+        origin: record.origin,
         createdAt: new Date(record.createdAt).toISOString(),
         spec: record.spec,
       };

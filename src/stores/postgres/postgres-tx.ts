@@ -77,7 +77,8 @@ const APPEND_EVENTS =
   "SELECT e.execution_id, e.at, e.type, e.payload::json " +
   "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS e(execution_id, at, type, payload, n) " +
   "WHERE (SELECT count(*) FROM locks) >= 0 ORDER BY e.n";
-const INSERT_WORKFLOW = "INSERT INTO workflows (name, version, spec, created_at) VALUES ($1, $2, $3, $4)";
+const INSERT_WORKFLOW =
+  "INSERT INTO workflows (name, version, spec, origin, created_at) VALUES ($1, $2, $3, $4, $5)";
 
 /** `column = $n` assignments of a patch; values are appended to `values`. Empty when nothing changes. */
 function assignments(
@@ -285,6 +286,7 @@ function createApi(self: PostgresTx, q: Queries, cache: ExecutionCache): StoreTx
         workflow.name,
         workflow.version,
         JSON.stringify(workflow.spec),
+        workflow.origin,
         workflow.createdAt,
       ]);
     },

@@ -12,6 +12,7 @@ import type {
   EventType,
   ExecutionEvent,
   ExecutionRecord,
+  Origin,
   RunKind,
   SyncRule,
   TaskRunRecord,
@@ -36,6 +37,7 @@ export interface ExecutionRow {
   end_status: string | null;
   deadline: number | null;
   base_dir: string | null;
+  origin: string;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -61,23 +63,23 @@ export function runColumnsOf(alias: string): string {
 /** Every column of an event. */
 export const EVENT_COLUMNS = "id, execution_id, at, type, payload";
 /** Every column of a workflow. */
-export const WORKFLOW_COLUMNS = "name, version, spec, created_at";
+export const WORKFLOW_COLUMNS = "name, version, spec, origin, created_at";
 
 /** The columns of an execution without its immutable JSON (spec, input). */
 export const EXECUTION_STATE_COLUMNS =
-  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, created_at, updated_at, finished_at";
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, created_at, updated_at, finished_at";
 
 /** Every column of an execution, spec and input included. */
 export const EXECUTION_COLUMNS =
   "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, " +
-  "base_dir, created_at, updated_at, finished_at";
+  "base_dir, origin, created_at, updated_at, finished_at";
 
 /** Inserts one execution; its values come from executionValues. */
 export const EXECUTION_INSERT =
   `INSERT INTO executions (${EXECUTION_COLUMNS}) ` +
-  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 
-/** The 16 values of EXECUTION_INSERT, JSON columns as JSON text. */
+/** The 17 values of EXECUTION_INSERT, JSON columns as JSON text. */
 export function executionValues(e: ExecutionRecord): unknown[] {
   return [
     e.id,
@@ -93,6 +95,7 @@ export function executionValues(e: ExecutionRecord): unknown[] {
     e.endStatus,
     e.deadline,
     e.baseDir ?? null,
+    e.origin,
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
@@ -118,6 +121,7 @@ export function toExecution(
     endStatus: row.end_status as ExecutionRecord["endStatus"],
     deadline: row.deadline,
     baseDir: row.base_dir,
+    origin: row.origin as Origin,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
@@ -269,12 +273,19 @@ export interface WorkflowRow {
   name: string;
   version: number;
   spec: WorkflowSpec;
+  origin: string;
   created_at: number;
 }
 
 /** Builds the workflow record from its row. */
 export function toWorkflow(row: WorkflowRow): WorkflowRecord {
-  return { name: row.name, version: row.version, spec: row.spec, createdAt: row.created_at };
+  return {
+    name: row.name,
+    version: row.version,
+    spec: row.spec,
+    origin: row.origin as Origin,
+    createdAt: row.created_at,
+  };
 }
 
 export { EXECUTION_PATCH_COLUMNS, json, RUN_PATCH_COLUMNS, type PatchColumn } from "../sql-columns.js";

@@ -104,10 +104,19 @@ CREATE TABLE workflows (
 );
 `;
 
+const V3_ORIGIN = `
+-- Where a definition came from: 'http' (a client of the API; workers re-check its actions) or
+-- 'direct' (a process with direct access to the store). Rows written before this version were
+-- all trusted as 'direct' by the Weft that wrote them, so they keep that meaning.
+ALTER TABLE workflows ADD COLUMN origin TEXT NOT NULL DEFAULT 'direct';
+ALTER TABLE executions ADD COLUMN origin TEXT NOT NULL DEFAULT 'direct';
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS },
   { version: 2, sql: V2_WORKFLOWS },
+  { version: 3, sql: V3_ORIGIN },
 ];
 
 /** The schema version this code writes. */

@@ -7,6 +7,7 @@ import { json } from "../sql-columns.js";
 import type {
   ExecutionEvent,
   ExecutionRecord,
+  Origin,
   RunKind,
   SyncRule,
   TaskRunRecord,
@@ -34,6 +35,7 @@ export interface ExecutionRow {
   end_status: string | null;
   deadline: number | null;
   base_dir: string | null;
+  origin: string;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -41,10 +43,10 @@ export interface ExecutionRow {
 
 /** The columns of an execution without its immutable JSON (spec, input). */
 export const EXECUTION_STATE_COLUMNS =
-  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, created_at, updated_at, finished_at";
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, created_at, updated_at, finished_at";
 
 export const EXECUTION_INSERT_COLUMNS =
-  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, created_at, updated_at, finished_at";
+  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, created_at, updated_at, finished_at";
 
 export function executionValues(e: ExecutionRecord): SqlValue[] {
   return [
@@ -61,6 +63,7 @@ export function executionValues(e: ExecutionRecord): SqlValue[] {
     e.endStatus,
     e.deadline,
     e.baseDir ?? null,
+    e.origin,
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
@@ -86,6 +89,7 @@ export function toExecution(
     endStatus: row.end_status as ExecutionRecord["endStatus"],
     deadline: row.deadline,
     baseDir: row.base_dir,
+    origin: row.origin as Origin,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
@@ -239,6 +243,7 @@ export interface WorkflowRow {
   name: string;
   version: number;
   spec: string;
+  origin: string;
   created_at: number;
 }
 
@@ -247,6 +252,7 @@ export function toWorkflow(row: WorkflowRow): WorkflowRecord {
     name: row.name,
     version: row.version,
     spec: JSON.parse(row.spec) as WorkflowSpec,
+    origin: row.origin as Origin,
     createdAt: row.created_at,
   };
 }

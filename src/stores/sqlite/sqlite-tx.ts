@@ -24,7 +24,8 @@ import {
 const INSERT_EXECUTION = `INSERT INTO executions (${EXECUTION_INSERT_COLUMNS}) VALUES (${placeholders(
   EXECUTION_INSERT_COLUMNS.split(",").length,
 )})`;
-const INSERT_WORKFLOW = "INSERT INTO workflows (name, version, spec, created_at) VALUES (?, ?, ?, ?)";
+const INSERT_WORKFLOW =
+  "INSERT INTO workflows (name, version, spec, origin, created_at) VALUES (?, ?, ?, ?, ?)";
 const RECORD_FAILURE =
   "UPDATE executions SET failures = failures + ?, error = coalesce(error, ?) WHERE id = ?";
 const BY_TOKEN = `SELECT ${RUN_SELECT} FROM task_runs WHERE token_hash = ? LIMIT 1`;
@@ -134,6 +135,7 @@ export function createSqliteTx(q: Queries, runs: RunWrites, assertOpen: () => vo
         workflow.name,
         workflow.version,
         JSON.stringify(workflow.spec),
+        workflow.origin,
         workflow.createdAt,
       );
     },
