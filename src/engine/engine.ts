@@ -36,6 +36,8 @@ export type RunRef = Pick<TaskRunRecord, "executionId" | "seq" | "attempt" | "tr
 export type Outcome =
   | { run: RunRef; status: "succeeded"; output: unknown }
   | { run: RunRef; status: "failed"; error: TaskError }
+  /** The worker gave the attempt up (it shuts down): not a failure, see `retry.interruptions`. */
+  | { run: RunRef; status: "interrupted"; error: TaskError }
   | { run: RunRef; status: "skipped" };
 
 /** What a transaction of the engine did. */
@@ -318,7 +320,13 @@ export class Engine {
               "LeaseExpired",
             )
           : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
-        return { run, error, reapGuard: lease ? { leaseExpiresBefore: now } : { deadlineBefore: now } };
+        return {
+          run,
+          error,
+          reapGuard: lease ? { leaseExpiresBefore: now } : { deadlineBefore: now },
+          // A lost lease is an interruption; a delegate's deadline is the task's own failure.
+          interrupted: lease,
+        };
       });
       for (const run of failures.length > 0 ? await failRuns(t, failures) : []) {
         if (!run) continue;
@@ -351,7 +359,7 @@ export class Engine {
           `attempt ${run.attempt} was interrupted: its process (${run.leaseOwner}) died`,
           "LeaseExpired",
         );
-        failures.push({ run, error, reapGuard: {} });
+        failures.push({ run, error, reapGuard: {}, interrupted: true });
       }
       for (const run of failures.length > 0 ? await failRuns(t, failures) : []) {
         if (!run) continue;

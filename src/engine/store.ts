@@ -82,6 +82,11 @@ export interface TaskRunRecord {
   /** Attempts started so far; 0 before the first claim. */
   attempt: number;
   maxAttempts: number;
+  /**
+   * Attempts that were interrupted (their lease expired, their process died, their worker shut
+   * down): they are among `attempt` but do not count against `maxAttempts`.
+   */
+  interruptions: number;
   /** The sync point: predecessors not yet ended. */
   pending: number;
   /** Predecessors that ended failed (without allowFailure). */
@@ -147,6 +152,7 @@ export type RunPatch = Partial<
     | "startedAt"
     | "finishedAt"
     | "maxAttempts"
+    | "interruptions"
     | "pending"
     | "failedPredecessors"
     | "skippedPredecessors"

@@ -95,9 +95,10 @@ export class Worker {
     const deadline = Date.now() + graceMs;
     while (this.inflight.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
     for (const flight of this.inflight.values()) {
+      // Released, not failed: the attempt does not count against retry.attempts.
       this.outcomes.push({
         run: flight.run,
-        status: "failed",
+        status: "interrupted",
         error: abandonedError(`worker ${this.options.owner} shut down`),
       });
       flight.lost = true;
@@ -198,7 +199,7 @@ export class Worker {
   /** Caches the results the engine applied (a stale report must not stand in for the real one). */
   private remember(outcomes: readonly Outcome[], applied: readonly boolean[]): void {
     outcomes.forEach((outcome, i) => {
-      if (!applied[i] || outcome.status === "failed") return;
+      if (!applied[i] || outcome.status === "failed" || outcome.status === "interrupted") return;
       const run = outcome.run as TaskRunRecord;
       let results = this.results.get(run.executionId);
       if (!results) {

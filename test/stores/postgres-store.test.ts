@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { EventType } from "../../src/engine/store.js";
 import { openStore } from "../../src/runtime/open-store.js";
 import { InvalidInputError } from "../../src/shared/errors.js";
-import { SCHEMA_VERSION } from "../../src/stores/postgres/migrations.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../src/stores/postgres/migrations.js";
 import { PostgresStore } from "../../src/stores/postgres/postgres-store.js";
 import { diamond, engineOn, FakeClock, ref, workflowSpec } from "../conformance/fixtures.js";
 import { storeConformanceSuite } from "../conformance/store.suite.js";
@@ -60,9 +60,9 @@ describe("PostgresStore", () => {
     const stores = await Promise.all([1, 2, 3, 4, 5].map(() => PostgresStore.open(pg.url({}, schema))));
     await Promise.all(stores.map((store) => store.close()));
     await (await PostgresStore.open(pg.url({}, schema))).close();
-    expect(await pg.sql(`SELECT version FROM "${schema}".schema_migrations`)).toEqual([
-      { version: SCHEMA_VERSION },
-    ]);
+    expect(await pg.sql(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`)).toEqual(
+      MIGRATIONS.map(({ version }) => ({ version })),
+    );
     const tables = await pg.sql<{ tablename: string }>(
       "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename",
       [schema],

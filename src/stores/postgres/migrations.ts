@@ -104,9 +104,15 @@ CREATE TABLE workflows (
 );
 `;
 
+const V3_INTERRUPTIONS = `
+-- Attempts whose worker was lost: they do not count against max_attempts (retry.interruptions bounds them).
+ALTER TABLE task_runs ADD COLUMN interruptions integer NOT NULL DEFAULT 0;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS_AND_WORKFLOWS },
+  { version: 3, sql: V3_INTERRUPTIONS },
 ];
 
 /** The schema version this code writes. */
