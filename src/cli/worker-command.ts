@@ -60,6 +60,7 @@ export function registerWorker(program: Command, io: CliIO): void {
       const runtime = await createRuntime({
         store: url,
         concurrency,
+        leaseMs,
         onEvents: options.quiet ? undefined : (events) => logEvents(io, events),
       });
       const name = ownerName("worker");

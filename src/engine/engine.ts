@@ -326,14 +326,10 @@ export class Engine {
           reapGuard: lease ? { leaseExpiresBefore: now } : { deadlineBefore: now },
           // A lost lease is an interruption; a delegate's deadline is the task's own failure.
           interrupted: lease,
+          event: lease ? { type: EventType.leaseExpired, worker: run.leaseOwner ?? undefined } : undefined,
         };
       });
-      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) {
-        if (!run) continue;
-        t.reaped += 1;
-        if (run.status === "running")
-          t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
-      }
+      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) if (run) t.reaped += 1;
       for (const execution of await t.tx.findOverdueExecutions(now, limit)) {
         const { spec } = await this.specs.get(t.tx, execution.id);
         await compensate(t, execution, "failed", {
@@ -359,13 +355,10 @@ export class Engine {
           `attempt ${run.attempt} was interrupted: its process (${run.leaseOwner}) died`,
           "LeaseExpired",
         );
-        failures.push({ run, error, reapGuard: {}, interrupted: true });
+        const event = { type: EventType.leaseExpired, worker: run.leaseOwner };
+        failures.push({ run, error, reapGuard: {}, interrupted: true, event });
       }
-      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) {
-        if (!run) continue;
-        t.reaped += 1;
-        t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
-      }
+      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) if (run) t.reaped += 1;
     });
     return result.reaped;
   }

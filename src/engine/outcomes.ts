@@ -14,6 +14,7 @@ import { DEFAULT_RETRY } from "../definition/spec.js";
 import {
   EventType,
   RunKind,
+  type ExecutionEvent,
   type RunChange,
   type RunGuard,
   type RunPatch,
@@ -27,6 +28,8 @@ interface Ending extends RunChange {
   error?: TaskError;
   /** The attempt runs again after this time instead of failing. */
   retryAfter?: number;
+  /** Recorded about the run as it was found, before what the ending records (see RunFailure). */
+  cause?: { run: TaskRunRecord; event: RunFailure["event"] };
 }
 
 /** What the watchdog fails: the run as it found it, why, and what must still hold. */
@@ -40,6 +43,8 @@ export interface RunFailure {
    * count against `retry.attempts`, only against `retry.interruptions`.
    */
   interrupted?: boolean;
+  /** The history's record of why (lease:expired), written before the retry or the failure it causes. */
+  event?: { type: ExecutionEvent["type"]; worker?: string };
 }
 
 /** Orders runs by (execution, seq): rows are then changed in one order by every batch. */
@@ -108,8 +113,9 @@ export async function failRuns(
   const order = failures.map((_, i) => i).sort((a, b) => compareRuns(failures[a]!.run, failures[b]!.run));
   const endings: Ending[] = [];
   for (const i of order) {
-    const { run, error, reapGuard, interrupted } = failures[i]!;
-    endings.push(await failureEnding(t, run, error, reapGuard, interrupted ?? false));
+    const { run, error, reapGuard, interrupted, event } = failures[i]!;
+    const ending = await failureEnding(t, run, error, reapGuard, interrupted ?? false);
+    endings.push(event ? { ...ending, cause: { run, event } } : ending);
   }
   const ended = await applyEndings(t, endings);
   const answers = new Array<TaskRunRecord | null>(failures.length).fill(null);
@@ -215,6 +221,10 @@ async function applyEndings(
     const ending = endings[i]!;
     answers[i] = run;
     if (!run) return;
+    if (ending.cause?.event) {
+      const { type, ...extra } = ending.cause.event;
+      t.runEvent(type, ending.cause.run, extra);
+    }
     if (ending.retryAfter !== undefined) {
       t.runEvent(EventType.taskRetrying, run, { error: ending.error, data: { runAfter: ending.retryAfter } });
     } else if (run.kind === RunKind.end) endRuns.push([run, ending]);

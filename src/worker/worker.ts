@@ -104,6 +104,8 @@ export class Worker {
       flight.lost = true;
       flight.abort.abort(new Error("the worker shut down"));
     }
+    // Released: the loop ends once it settled them, even if a body ignores its abort.
+    this.inflight.clear();
     this.wake();
     await this.loop?.catch(() => undefined);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
@@ -111,7 +113,8 @@ export class Worker {
 
   private async drive(): Promise<void> {
     let claimable = true;
-    while (!this.stopping || this.outcomes.length > 0 || (this.inflight.size > 0 && !this.stopping)) {
+    // Stopping, it claims nothing but carries on until its running attempts ended or were released.
+    while (!this.stopping || this.outcomes.length > 0 || this.inflight.size > 0) {
       const outcomes = this.outcomes;
       this.outcomes = [];
       const free = this.stopping ? 0 : this.concurrency - this.inflight.size;
@@ -170,7 +173,7 @@ export class Worker {
       const next = await this.options.store.nextRunAfter(this.options.executionId);
       if (next !== null) delay = Math.max(0, Math.min(delay, next - Date.now()));
     }
-    if (delay === 0 || this.woken || this.stopping) {
+    if (delay === 0 || this.woken) {
       this.woken = false;
       return;
     }
