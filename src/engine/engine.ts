@@ -6,7 +6,7 @@
  * number of processes may work on the same executions, and any of them may die at any time.
  */
 import type { WorkflowSpec } from "../definition/spec.js";
-import { systemClock, type Clock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
 import { ExecutionNotFoundError, type TaskError } from "../shared/errors.js";
 import { hashToken, newId, newToken } from "../shared/ids.js";
 import { resolveInputs } from "./inputs.js";
@@ -66,6 +66,7 @@ export interface ClaimOptions {
 export interface EngineOptions {
   /** Default 30 s: a worker that stops renewing its lease for this long loses its runs. */
   leaseMs?: number;
+  /** Default: the store's clock, which every process sharing the store agrees on. */
   clock?: Clock;
   /** Called with every event after its transaction committed (logging, metrics, progress). */
   onEvents?: (events: readonly ExecutionEvent[]) => void;
@@ -81,7 +82,8 @@ export type CallbackResult =
 
 export class Engine {
   readonly leaseMs: number;
-  private readonly clock: Clock;
+  /** Where "now" comes from: `options.clock`, else the store's (see `Store.clock`). */
+  readonly clock: Clock;
   private readonly specs = new SpecCache();
   private readonly random: () => number;
 
@@ -90,7 +92,7 @@ export class Engine {
     private readonly options: EngineOptions = {},
   ) {
     this.leaseMs = options.leaseMs ?? 30_000;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? store.clock;
     this.random = options.random ?? Math.random;
   }
 

@@ -171,7 +171,8 @@ export class Worker {
     // With every slot busy only our own runs can wake us: no need to look at the store.
     if (this.inflight.size < this.concurrency) {
       const next = await this.options.store.nextRunAfter(this.options.executionId);
-      if (next !== null) delay = Math.max(0, Math.min(delay, next - Date.now()));
+      // runAfter is in the store's time, which this host's clock may not agree with.
+      if (next !== null) delay = Math.max(0, Math.min(delay, next - this.options.engine.clock.now()));
     }
     if (delay === 0 || this.woken) {
       this.woken = false;

@@ -33,8 +33,20 @@ describe("parseWorkflow", () => {
       "defaults: { retry: { attempts: 3, backoff: 1.5s }, timeout: 250 }\n",
     );
     const spec = parseWorkflow(source, "t.yaml");
-    expect(spec.tasks.a?.retry).toEqual({ attempts: 5, backoff: 1500, factor: 2, maxBackoff: 60_000, interruptions: 3 });
-    expect(spec.tasks.b?.retry).toEqual({ attempts: 3, backoff: 1500, factor: 2, maxBackoff: 60_000, interruptions: 0 });
+    expect(spec.tasks.a?.retry).toEqual({
+      attempts: 5,
+      backoff: 1500,
+      factor: 2,
+      maxBackoff: 60_000,
+      interruptions: 3,
+    });
+    expect(spec.tasks.b?.retry).toEqual({
+      attempts: 3,
+      backoff: 1500,
+      factor: 2,
+      maxBackoff: 60_000,
+      interruptions: 0,
+    });
     expect([spec.tasks.a?.timeout, spec.tasks.b?.timeout]).toEqual([250, 2000]);
   });
 

@@ -130,7 +130,9 @@ describe("SqliteStore", () => {
       "DROP TABLE workflows; ALTER TABLE task_runs DROP COLUMN interruptions; " +
         "DELETE FROM schema_migrations WHERE version > 1",
     );
-    const { spec } = db.prepare("SELECT spec FROM executions WHERE id = ?").get(execution.id) as { spec: string };
+    const { spec } = db.prepare("SELECT spec FROM executions WHERE id = ?").get(execution.id) as {
+      spec: string;
+    };
     const oldSpec = JSON.parse(spec) as { tasks: Record<string, { retry: Record<string, unknown> }> };
     for (const task of Object.values(oldSpec.tasks)) delete task.retry.interruptions;
     db.prepare("UPDATE executions SET spec = ? WHERE id = ?").run(JSON.stringify(oldSpec), execution.id);
