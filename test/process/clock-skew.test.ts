@@ -64,7 +64,7 @@ describe("clock skew between workers on PostgreSQL (real processes, libfaketime)
         }).toString(),
       );
     } catch (error) {
-      throw new Error(`faketime is needed for this test: apt-get install -y faketime (${String(error)})`);
+      throw new Error("faketime is needed for this test: apt-get install -y faketime", { cause: error });
     }
     expect(skewedNow - Date.now()).toBeGreaterThan(40_000);
 
