@@ -78,6 +78,7 @@ export function registerWorker(program: Command, io: CliIO): void {
         createRuntime({
           store: url,
           concurrency,
+          leaseMs,
           logger: stderrLogger(io),
           allowActions,
           allowHosts,

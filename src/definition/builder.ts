@@ -17,6 +17,8 @@ export interface RetryOptions {
   backoff?: DurationSource;
   factor?: number;
   maxBackoff?: DurationSource;
+  /** Times an attempt whose worker was lost runs again (not counted in `attempts`). Default 3. */
+  interruptions?: number;
 }
 
 /** The workflow-level options of `workflow(name, options)`: the DSL's top-level fields but `name` and `tasks`. */

@@ -85,6 +85,7 @@ function mergeRetry(base: RetryPolicy, override: RetrySource | undefined): Retry
     backoff: duration(override?.backoff) ?? base.backoff,
     factor: override?.factor ?? base.factor,
     maxBackoff: duration(override?.maxBackoff) ?? base.maxBackoff,
+    interruptions: override?.interruptions ?? base.interruptions,
   };
 }
 

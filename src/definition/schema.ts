@@ -74,8 +74,16 @@ export const retrySchema = z
         .optional()
         .describe("Multiplier applied to the delay after each retry. Default 2."),
       maxBackoff: duration("Upper bound of the delay between tries. Default 60s.").optional(),
+      interruptions: z
+        .number(err("an integer >= 0"))
+        .int(err("an integer >= 0"))
+        .min(0, err("an integer >= 0"))
+        .optional()
+        .describe(
+          "How many times an attempt whose worker was lost (it died, froze or shut down) runs again; such attempts do not count against attempts. Default 3.",
+        ),
     },
-    err("a mapping with attempts, backoff, factor, maxBackoff"),
+    err("a mapping with attempts, backoff, factor, maxBackoff, interruptions"),
   )
   .describe("How a failed task is tried again.");
 

@@ -43,6 +43,11 @@ export interface RetryPolicy {
   factor: number;
   /** Upper bound of the delay, in ms. Default 60000. */
   maxBackoff: number;
+  /**
+   * Attempts whose worker was lost (lease expired, process died, worker shut down) do not count
+   * against `attempts`; the task runs again this many times, then fails. Default 3.
+   */
+  interruptions: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
@@ -50,6 +55,7 @@ export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
   backoff: 1000,
   factor: 2,
   maxBackoff: 60_000,
+  interruptions: 3,
 });
 
 /** A compensation step: what undoes a succeeded task. */

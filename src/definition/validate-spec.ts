@@ -98,6 +98,11 @@ function taskProblems(name: string, task: TaskSpec): Problem[] {
     report("retry", `"retry.factor" is ${quote(retry.factor)}, expected a number >= 1`);
   } else if (!isDuration(retry.backoff) || !isDuration(retry.maxBackoff)) {
     report("retry", `"retry.backoff" and "retry.maxBackoff" must be milliseconds >= 0`);
+  } else if (
+    retry.interruptions !== undefined &&
+    !(Number.isInteger(retry.interruptions) && retry.interruptions >= 0)
+  ) {
+    report("retry", `"retry.interruptions" is ${quote(retry.interruptions)}, expected an integer >= 0`);
   }
   return problems;
 }

@@ -6,7 +6,7 @@
  * number of processes may work on the same executions, and any of them may die at any time.
  */
 import type { WorkflowSpec } from "../definition/spec.js";
-import { systemClock, type Clock } from "../shared/clock.js";
+import type { Clock } from "../shared/clock.js";
 import { ExecutionNotFoundError, type TaskError } from "../shared/errors.js";
 import { hashToken, newId, newToken } from "../shared/ids.js";
 import { resolveInputs } from "./inputs.js";
@@ -37,6 +37,8 @@ export type RunRef = Pick<TaskRunRecord, "executionId" | "seq" | "attempt" | "tr
 export type Outcome =
   | { run: RunRef; status: "succeeded"; output: unknown }
   | { run: RunRef; status: "failed"; error: TaskError }
+  /** The worker gave the attempt up (it shuts down): not a failure, see `retry.interruptions`. */
+  | { run: RunRef; status: "interrupted"; error: TaskError }
   | { run: RunRef; status: "skipped" };
 
 /** What a transaction of the engine did. */
@@ -65,6 +67,7 @@ export interface ClaimOptions {
 export interface EngineOptions {
   /** Default 30 s: a worker that stops renewing its lease for this long loses its runs. */
   leaseMs?: number;
+  /** Default: the store's clock, which every process sharing the store agrees on. */
   clock?: Clock;
   /** Called with every event after its transaction committed (logging, metrics, progress). */
   onEvents?: (events: readonly ExecutionEvent[]) => void;
@@ -80,7 +83,8 @@ export type CallbackResult =
 
 export class Engine {
   readonly leaseMs: number;
-  private readonly clock: Clock;
+  /** Where "now" comes from: `options.clock`, else the store's (see `Store.clock`). */
+  readonly clock: Clock;
   private readonly specs = new SpecCache();
   private readonly random: () => number;
 
@@ -89,7 +93,7 @@ export class Engine {
     private readonly options: EngineOptions = {},
   ) {
     this.leaseMs = options.leaseMs ?? 30_000;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? store.clock;
     this.random = options.random ?? Math.random;
   }
 
@@ -323,14 +327,16 @@ export class Engine {
               "LeaseExpired",
             )
           : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
-        return { run, error, reapGuard: lease ? { leaseExpiresBefore: now } : { deadlineBefore: now } };
+        return {
+          run,
+          error,
+          reapGuard: lease ? { leaseExpiresBefore: now } : { deadlineBefore: now },
+          // A lost lease is an interruption; a delegate's deadline is the task's own failure.
+          interrupted: lease,
+          event: lease ? { type: EventType.leaseExpired, worker: run.leaseOwner ?? undefined } : undefined,
+        };
       });
-      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) {
-        if (!run) continue;
-        t.reaped += 1;
-        if (run.status === "running")
-          t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
-      }
+      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) if (run) t.reaped += 1;
       for (const execution of await t.tx.findOverdueExecutions(now, limit)) {
         const { spec } = await this.specs.get(t.tx, execution.id);
         await compensate(t, execution, "failed", {
@@ -356,13 +362,10 @@ export class Engine {
           `attempt ${run.attempt} was interrupted: its process (${run.leaseOwner}) died`,
           "LeaseExpired",
         );
-        failures.push({ run, error, reapGuard: {} });
+        const event = { type: EventType.leaseExpired, worker: run.leaseOwner };
+        failures.push({ run, error, reapGuard: {}, interrupted: true, event });
       }
-      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) {
-        if (!run) continue;
-        t.reaped += 1;
-        t.runEvent(EventType.leaseExpired, run, { worker: run.leaseOwner ?? undefined });
-      }
+      for (const run of failures.length > 0 ? await failRuns(t, failures) : []) if (run) t.reaped += 1;
     });
     return result.reaped;
   }

@@ -10,7 +10,16 @@ import type { TaskError } from "../shared/errors.js";
 import type { Outcome, RunRef } from "./engine.js";
 import { propagateEnds } from "./propagate.js";
 import { retryDelay } from "./retry.js";
-import { EventType, RunKind, type RunChange, type RunGuard, type TaskRunRecord } from "./store.js";
+import { DEFAULT_RETRY } from "../definition/spec.js";
+import {
+  EventType,
+  RunKind,
+  type ExecutionEvent,
+  type RunChange,
+  type RunGuard,
+  type RunPatch,
+  type TaskRunRecord,
+} from "./store.js";
 import { compensate, endExecution, type Transition } from "./transitions.js";
 
 /** A compare-and-set that ends an attempt, decided before it is applied. */
@@ -19,6 +28,8 @@ interface Ending extends RunChange {
   error?: TaskError;
   /** The attempt runs again after this time instead of failing. */
   retryAfter?: number;
+  /** Recorded about the run as it was found, before what the ending records (see RunFailure). */
+  cause?: { run: TaskRunRecord; event: RunFailure["event"] };
 }
 
 /** What the watchdog fails: the run as it found it, why, and what must still hold. */
@@ -27,6 +38,13 @@ export interface RunFailure {
   error: TaskError;
   /** Reaping: the lease or the deadline must still have passed (a renewal in between wins). */
   reapGuard: Pick<RunGuard, "leaseExpiresBefore" | "deadlineBefore">;
+  /**
+   * The attempt did not fail, its worker was lost (lease expired, process dead): it does not
+   * count against `retry.attempts`, only against `retry.interruptions`.
+   */
+  interrupted?: boolean;
+  /** The history's record of why (lease:expired), written before the retry or the failure it causes. */
+  event?: { type: ExecutionEvent["type"]; worker?: string };
 }
 
 /** Orders runs by (execution, seq): rows are then changed in one order by every batch. */
@@ -41,14 +59,16 @@ export function compareRuns(a: RunRef, b: RunRef): number {
 export async function applyOutcomes(t: Transition, outcomes: readonly Outcome[]): Promise<boolean[]> {
   const order = outcomes.map((_, i) => i).sort((a, b) => compareRuns(outcomes[a]!.run, outcomes[b]!.run));
   // Only a failure needs the run's record (its attempts and retry policy): one read for all.
-  const failed = order.filter((i) => outcomes[i]!.status === "failed");
+  const failed = order.filter(
+    (i) => outcomes[i]!.status === "failed" || outcomes[i]!.status === "interrupted",
+  );
   const records = failed.length > 0 ? await t.tx.getRunsByKey(failed.map((i) => outcomes[i]!.run)) : [];
   const recordOf = new Map(failed.map((i, k) => [i, records[k]]));
   const endings: (Ending | null)[] = [];
   for (const i of order) {
     const outcome = outcomes[i]!;
     const { run } = outcome;
-    if (outcome.status === "failed") {
+    if (outcome.status === "failed" || outcome.status === "interrupted") {
       const current = recordOf.get(i);
       endings.push(
         current
@@ -57,6 +77,7 @@ export async function applyOutcomes(t: Transition, outcomes: readonly Outcome[])
               { ...current, attempt: run.attempt, traversal: run.traversal },
               outcome.error,
               {},
+              outcome.status === "interrupted",
             )
           : null,
       );
@@ -80,9 +101,10 @@ export async function applyOutcomes(t: Transition, outcomes: readonly Outcome[])
 }
 
 /**
- * Fails attempts the watchdog gave up on (an expired lease or deadline, a dead process):
- * retrying while attempts remain and the error is retryable, else failed. Answers, in order,
- * the runs as they were found for the failures applied, null for the others.
+ * Ends attempts the watchdog gave up on (an expired lease or deadline, a dead process):
+ * retrying while attempts (or, for an interruption, interruptions) remain and the error is
+ * retryable, else failed. Answers, in order, the runs as they were found for the failures
+ * applied, null for the others.
  */
 export async function failRuns(
   t: Transition,
@@ -91,8 +113,9 @@ export async function failRuns(
   const order = failures.map((_, i) => i).sort((a, b) => compareRuns(failures[a]!.run, failures[b]!.run));
   const endings: Ending[] = [];
   for (const i of order) {
-    const { run, error, reapGuard } = failures[i]!;
-    endings.push(await failureEnding(t, run, error, reapGuard));
+    const { run, error, reapGuard, interrupted, event } = failures[i]!;
+    const ending = await failureEnding(t, run, error, reapGuard, interrupted ?? false);
+    endings.push(event ? { ...ending, cause: { run, event } } : ending);
   }
   const ended = await applyEndings(t, endings);
   const answers = new Array<TaskRunRecord | null>(failures.length).fill(null);
@@ -104,36 +127,71 @@ function attemptGuard(run: RunRef): Omit<RunGuard, "status"> {
   return { executionId: run.executionId, seq: run.seq, attempt: run.attempt, traversal: run.traversal };
 }
 
-/** The retry policy: `run` runs again while attempts remain and `error` is retryable. */
+/**
+ * The retry policy. A failed attempt runs again while attempts remain and `error` is
+ * retryable; an interrupted one (its worker was lost) runs again at once while interruptions
+ * remain, and does not count as a try: attempts counted against `maxAttempts` are those that
+ * were not interrupted.
+ */
 async function failureEnding(
   t: Transition,
   run: TaskRunRecord,
   error: TaskError,
   reapGuard: RunFailure["reapGuard"],
+  interrupted: boolean,
 ): Promise<Ending> {
   const guard: RunGuard = { ...attemptGuard(run), status: ["running", "waiting"], ...reapGuard };
-  if (error.retryable && run.attempt < run.maxAttempts && run.kind !== RunKind.end) {
+  const tries = run.attempt - run.interruptions;
+  if (interrupted) {
+    const { spec } = await t.specs.get(t.tx, run.executionId);
+    // Specs stored before retry.interruptions existed lack it: they get the default.
+    const bound = spec.tasks[run.task]?.retry.interruptions ?? DEFAULT_RETRY.interruptions;
+    const interruptions = run.interruptions + 1;
+    if (interruptions <= bound) return retrying(t, guard, error, t.now, { interruptions });
+    const lost: TaskError = {
+      type: error.type,
+      message: `its worker was lost ${interruptions} times, more than retry.interruptions (${bound}) allows; the last time: ${error.message}`,
+      retryable: false,
+    };
+    return failedEnding(t, guard, lost, { interruptions });
+  }
+  if (error.retryable && tries < run.maxAttempts && run.kind !== RunKind.end) {
     const { spec } = await t.specs.get(t.tx, run.executionId);
     const policy = spec.tasks[run.task]?.retry;
-    const retryAfter = t.now + (policy ? retryDelay(policy, run.attempt, t.random) : 0);
-    const patch = {
-      status: "retrying",
-      error,
-      runAfter: retryAfter,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      tokenHash: null,
-      deadline: null,
-    } as const;
-    return { guard, patch, error, retryAfter };
+    return retrying(t, guard, error, t.now + (policy ? retryDelay(policy, tries, t.random) : 0));
   }
-  const patch = {
+  return failedEnding(t, guard, error);
+}
+
+function retrying(
+  t: Transition,
+  guard: RunGuard,
+  error: TaskError,
+  retryAfter: number,
+  extra: RunPatch = {},
+): Ending {
+  const patch: RunPatch = {
+    status: "retrying",
+    error,
+    runAfter: retryAfter,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    tokenHash: null,
+    deadline: null,
+    ...extra,
+  };
+  return { guard, patch, error, retryAfter };
+}
+
+function failedEnding(t: Transition, guard: RunGuard, error: TaskError, extra: RunPatch = {}): Ending {
+  const patch: RunPatch = {
     status: "failed",
     error,
     finishedAt: t.now,
     leaseOwner: null,
     leaseExpiresAt: null,
-  } as const;
+    ...extra,
+  };
   return { guard, patch, error };
 }
 
@@ -163,6 +221,10 @@ async function applyEndings(
     const ending = endings[i]!;
     answers[i] = run;
     if (!run) return;
+    if (ending.cause?.event) {
+      const { type, ...extra } = ending.cause.event;
+      t.runEvent(type, ending.cause.run, extra);
+    }
     if (ending.retryAfter !== undefined) {
       t.runEvent(EventType.taskRetrying, run, { error: ending.error, data: { runAfter: ending.retryAfter } });
     } else if (run.kind === RunKind.end) endRuns.push([run, ending]);

@@ -60,6 +60,7 @@ function newRun(executionId: string, traversal: string, now: number, shape: RunS
     traversal,
     attempt: 0,
     maxAttempts: shape.maxAttempts ?? 1,
+    interruptions: 0,
     pending: shape.pending,
     failedPredecessors: 0,
     skippedPredecessors: 0,

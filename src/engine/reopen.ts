@@ -55,6 +55,8 @@ export async function reopenTask(t: Transition, execution: ExecutionRecord, task
             status: "ready" as const,
             runAfter: t.now,
             maxAttempts: run.attempt + run.maxAttempts,
+            // A fresh set of attempts and of interruptions: every attempt so far now counts as a try.
+            interruptions: 0,
             error: null,
             finishedAt: null,
           }

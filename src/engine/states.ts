@@ -54,8 +54,16 @@ export const TASK_TRANSITIONS: readonly Transition<TaskStatus>[] = [
   ["retrying", "running", "a worker claimed it after runAfter"],
   ["running", "succeeded", "its body returned"],
   ["running", "skipped", "its `when` condition was false"],
-  ["running", "retrying", "its attempt failed or its lease expired, and attempts remain"],
-  ["running", "failed", "its attempt failed and no attempt remains, or the error is not retryable"],
+  [
+    "running",
+    "retrying",
+    "its attempt failed and attempts remain, or its worker was lost and interruptions remain",
+  ],
+  [
+    "running",
+    "failed",
+    "its attempt failed and no attempt remains (or the error is not retryable), or its worker was lost once more than retry.interruptions",
+  ],
   ["running", "waiting", "a delegate task handed out its completion token"],
   ["waiting", "succeeded", "its callback completed it"],
   ["waiting", "retrying", "its callback failed it or its deadline passed, and attempts remain"],

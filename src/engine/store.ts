@@ -7,6 +7,7 @@
  * compare-and-set conditions evaluated by the store, so two processes racing for one row
  * cannot both win (the Heat seed's sync points: atomic row updates, never a mutex).
  */
+import type { Clock } from "../shared/clock.js";
 import type { TaskError } from "../shared/errors.js";
 import type { WorkflowSpec } from "../definition/spec.js";
 import type { ExecutionEvent } from "./events.js";
@@ -92,6 +93,11 @@ export interface TaskRunRecord {
   /** Attempts started so far; 0 before the first claim. */
   attempt: number;
   maxAttempts: number;
+  /**
+   * Attempts that were interrupted (their lease expired, their process died, their worker shut
+   * down): they are among `attempt` but do not count against `maxAttempts`.
+   */
+  interruptions: number;
   /** The sync point: predecessors not yet ended. */
   pending: number;
   /** Predecessors that ended failed (without allowFailure). */
@@ -157,6 +163,7 @@ export type RunPatch = Partial<
     | "startedAt"
     | "finishedAt"
     | "maxAttempts"
+    | "interruptions"
     | "pending"
     | "failedPredecessors"
     | "skippedPredecessors"
@@ -280,6 +287,12 @@ export interface StoreCapabilities {
 
 export interface Store {
   readonly capabilities: StoreCapabilities;
+  /**
+   * The clock every process sharing this store reads "now" from for what it compares with
+   * other processes' times (leases, deadlines, runAfter): the database server's on PostgreSQL
+   * (hosts' clocks may disagree), the local one where the store lives on one machine.
+   */
+  readonly clock: Clock;
   /** Runs `fn` in one atomic transaction; a thrown error rolls everything back. */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   getExecution(id: string): Promise<ExecutionRecord | undefined>;

@@ -4,6 +4,7 @@
  * engine answers as ready are dispatched at once; the store is only polled while nothing here
  * can move (retries waiting for their time, delegates waiting for a callback from elsewhere).
  */
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import type { WorkflowSpec } from "../definition/spec.js";
@@ -72,7 +73,10 @@ export interface Runtime {
    * expired leases, delegate deadlines and workflow timeouts are reaped even where no worker runs.
    */
   startReaper(options?: { name?: string }): Worker;
-  /** Reclaims at once the runs that a dead process on this host held (no need to wait for their leases). */
+  /**
+   * Reclaims at once the runs that a dead process of this host, boot and PID namespace held (no
+   * need to wait for their leases); the runs of any other process wait for their leases.
+   */
   reclaimFromDeadProcesses(executionId: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -238,15 +242,52 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   return runtime;
 }
 
-/** A lease owner's name: `kind@host:pid:random`, so that a process on the same host can tell it died. */
-export function ownerName(kind: string): string {
-  return `${kind}@${hostname()}:${process.pid}:${newId().slice(0, 8)}`;
+/**
+ * Where this process lives, as far as another process can tell from a lease owner's name: the
+ * PID namespace (a container, `unshare --pid`) and the boot. A pid means something only within
+ * one namespace of one boot; "?" when unknown (no /proc), which never matches anything.
+ */
+function processPlace(): { pidNamespace: string; boot: string } {
+  const read = (read: () => string): string => {
+    try {
+      return read().trim();
+    } catch {
+      return "?";
+    }
+  };
+  // "pid:[4026531836]" -> "4026531836".
+  const pidNamespace = read(() => /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "?");
+  const boot = read(() =>
+    readFileSync("/proc/sys/kernel/random/boot_id", "utf8").replace(/-/g, "").slice(0, 16),
+  );
+  return { pidNamespace, boot: boot === "" ? "?" : boot };
 }
 
-/** True when `owner` names a process of this host that no longer exists. */
+let place: { pidNamespace: string; boot: string } | undefined;
+
+/**
+ * A lease owner's name: `kind@host:pid:random:pidns:boot`, so that `weft resume` can tell that
+ * the process died (see `isDeadLocalOwner`).
+ *
+ * @example
+ * ownerName("worker") // "worker@build-7:4242:1f2e3d4c:4026531836:7b6406a3e2b14eb0"
+ */
+export function ownerName(kind: string): string {
+  place ??= processPlace();
+  return `${kind}@${hostname()}:${process.pid}:${newId().slice(0, 8)}:${place.pidNamespace}:${place.boot}`;
+}
+
+/**
+ * True only when `owner` surely names a process that no longer exists: same host, same boot
+ * and same PID namespace as this process, and `kill(pid, 0)` answers ESRCH. A process in a
+ * container or another PID namespace with the same hostname, an owner name of an older Weft
+ * (without namespace and boot) or anything unknown is not judged dead: its lease decides.
+ */
 export function isDeadLocalOwner(owner: string): boolean {
-  const match = /^[^@]+@(.+):(\d+):[^:]+$/.exec(owner);
+  const match = /^[^@]+@(.+):(\d+):[^:]+:(\d+):([0-9a-f]+)$/.exec(owner);
   if (!match || match[1] !== hostname()) return false;
+  place ??= processPlace();
+  if (match[3] !== place.pidNamespace || match[4] !== place.boot) return false;
   const pid = Number(match[2]);
   if (pid === process.pid) return false;
   try {

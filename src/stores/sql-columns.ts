@@ -25,6 +25,7 @@ export const RUN_PATCH_COLUMNS: { readonly [K in keyof Required<RunPatch>]: Patc
   startedAt: { column: "started_at" },
   finishedAt: { column: "finished_at" },
   maxAttempts: { column: "max_attempts" },
+  interruptions: { column: "interruptions" },
   pending: { column: "pending" },
   failedPredecessors: { column: "failed_predecessors" },
   skippedPredecessors: { column: "skipped_predecessors" },

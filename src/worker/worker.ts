@@ -104,14 +104,17 @@ export class Worker {
     this.stopDeadline = deadline;
     while (this.inflight.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
     for (const flight of this.inflight.values()) {
+      // Released, not failed: the attempt does not count against retry.attempts.
       this.outcomes.push({
         run: flight.run,
-        status: "failed",
+        status: "interrupted",
         error: abandonedError(`worker ${this.options.owner} shut down`),
       });
       flight.lost = true;
       flight.abort.abort(new Error("the worker shut down"));
     }
+    // Released: the loop ends once it settled them, even if a body ignores its abort.
+    this.inflight.clear();
     this.wake();
     await this.loop?.catch(() => undefined);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
@@ -119,7 +122,8 @@ export class Worker {
 
   private async drive(): Promise<void> {
     let claimable = true;
-    while (!this.stopping || this.outcomes.length > 0 || (this.inflight.size > 0 && !this.stopping)) {
+    // Stopping, it claims nothing but carries on until its running attempts ended or were released.
+    while (!this.stopping || this.outcomes.length > 0 || this.inflight.size > 0) {
       let outcomes = this.outcomes;
       this.outcomes = [];
       const free = this.stopping ? 0 : this.concurrency - this.inflight.size;
@@ -284,9 +288,10 @@ export class Worker {
     // With every slot busy only our own runs can wake us: no need to look at the store.
     if (this.inflight.size < this.concurrency) {
       const next = await this.options.store.nextRunAfter(this.options.executionId);
-      if (next !== null) delay = Math.max(0, Math.min(delay, next - Date.now()));
+      // runAfter is in the store's time, which this host's clock may not agree with.
+      if (next !== null) delay = Math.max(0, Math.min(delay, next - this.options.engine.clock.now()));
     }
-    if (delay === 0 || this.woken || this.stopping) {
+    if (delay === 0 || this.woken) {
       this.woken = false;
       return;
     }
@@ -315,7 +320,7 @@ export class Worker {
   /** Caches the results the engine applied (a stale report must not stand in for the real one). */
   private remember(outcomes: readonly Outcome[], applied: readonly boolean[]): void {
     outcomes.forEach((outcome, i) => {
-      if (!applied[i] || outcome.status === "failed") return;
+      if (!applied[i] || outcome.status === "failed" || outcome.status === "interrupted") return;
       const run = outcome.run as TaskRunRecord;
       let results = this.results.get(run.executionId);
       if (!results) {

@@ -1,6 +1,7 @@
 /**
  * Crash safety on the embedded store: a real `weft run` process is killed with SIGKILL in the
- * middle of a workflow, then `weft resume` finishes it from what the SQLite file holds.
+ * middle of a workflow, then `weft resume` finishes it from what the SQLite file holds. An
+ * interrupted attempt is not a failed one: the default retry policy (one attempt) is enough.
  */
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,8 +12,8 @@ import { runWeft, startWeft, waitFor } from "../helpers/cli.js";
 const TASKS = ["t1", "t2", "t3", "t4", "t5", "t6"];
 
 function chainWorkflow(): string {
-  // An interrupted attempt counts as a failed one: the retry policy must allow another.
-  const lines = ["name: crash-chain", "defaults:", "  retry: { attempts: 3, backoff: 50ms }", "tasks:"];
+  // No retry policy: the default (one attempt) must survive the kill.
+  const lines = ["name: crash-chain", "tasks:"];
   TASKS.forEach((name, i) => {
     lines.push(`  ${name}:`, "    action: shell");
     if (i > 0) lines.push(`    after: [${TASKS[i - 1]}]`);
@@ -65,12 +66,57 @@ describe("crash safety (SQLite, real processes)", () => {
     expect(counts.get(interrupted!)).toBe(2);
     expect(after.tasks[interrupted!].attempts).toBe(2);
 
-    // The history shows the interrupted attempt.
+    // The history shows the interrupted attempt, then the next one succeeding.
     const events = JSON.parse(
       (await runWeft(["events", id!, "--json", "--store", store], { cwd: dir })).stdout,
     ) as { type: string; task?: string; attempt?: number }[];
-    expect(events).toContainEqual(
-      expect.objectContaining({ type: "lease:expired", task: interrupted, attempt: 1 }),
+    const ofInterrupted = events
+      .filter((event) => event.task === interrupted && event.type !== "task:ready")
+      .map((event) => `${event.type}#${event.attempt}`);
+    expect(ofInterrupted).toEqual([
+      "task:started#1",
+      "lease:expired#1",
+      "task:retrying#1",
+      "task:started#2",
+      "task:succeeded#2",
+    ]);
+  }, 60_000);
+
+  it("fails a task that kills its process every time once its worker was lost more than retry.interruptions times", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weft-crash-"));
+    const flow = [
+      "name: suicidal",
+      "tasks:",
+      "  boom:",
+      "    action: shell",
+      "    retry: { attempts: 5, interruptions: 2 }",
+      // $PPID is the weft process that runs the task.
+      '    with: { command: "echo boom >> side-effects.log && kill -9 $PPID" }',
+    ];
+    writeFileSync(join(dir, "flow.yaml"), `${flow.join("\n")}\n`);
+    const store = `sqlite:${join(dir, "weft.db")}`;
+    const log = join(dir, "side-effects.log");
+    const bodies = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").length : 0);
+
+    const first = await runWeft(["run", "flow.yaml", "--store", store], { cwd: dir });
+    expect(first.signal).toBe("SIGKILL");
+    const id = /execution (\S+) started/.exec(first.stderr)?.[1];
+    expect(id).toBeDefined();
+    // Interruptions 1 and 2 are run again (each resume is killed in turn)...
+    for (let resume = 1; resume <= 2; resume++) {
+      const killed = await runWeft(["resume", id!, "--store", store], { cwd: dir });
+      expect(killed.signal).toBe("SIGKILL");
+      expect(killed.stderr).toContain("reclaimed 1 run(s) of a dead process");
+    }
+    // ...the third is one too many: the task fails without running again, despite attempts left.
+    const last = await runWeft(["resume", id!, "--json", "--store", store], { cwd: dir });
+    expect(last.code).toBe(1);
+    const report = JSON.parse(last.stdout);
+    expect(report.status).toBe("failed");
+    expect(report.tasks.boom).toMatchObject({ status: "failed", attempts: 3 });
+    expect(report.tasks.boom.error.message).toContain(
+      "its worker was lost 3 times, more than retry.interruptions (2) allows",
     );
+    expect(bodies()).toBe(3);
   }, 60_000);
 });

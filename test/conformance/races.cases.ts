@@ -158,25 +158,5 @@ export function raceCases(ctx: SuiteContext): void {
       }
       expect(wins.reap + wins.complete).toBe(ctx.raceIterations);
     });
-
-    it("reaps an expired run without attempts left to failed, and its execution fails", async () => {
-      const engine = ctx.engine();
-      const { execution } = await engine.start(workflowSpec("once", { t: {} }), {});
-      const [run] = await engine.claim({ owner: "w", limit: 1 });
-      ctx.clock.advance(LEASE_MS); // not yet: the lease expires strictly after its time
-      expect((await engine.reap()).reaped).toBe(0);
-      ctx.clock.advance(1);
-      const result = await engine.reap();
-      expect(result).toMatchObject({ reaped: 1, ended: [execution.id] });
-      expect(runOf(await ctx.store.listRuns(execution.id), "t")).toMatchObject({
-        status: "failed",
-        attempt: 1,
-      });
-      expect(await ctx.store.getExecution(execution.id)).toMatchObject({
-        status: "failed",
-        error: { task: "t" },
-      });
-      expect((await engine.complete(ref(run!), "late")).applied).toBe(0);
-    });
   });
 }

@@ -15,6 +15,7 @@ import { claimCases } from "./claims.cases.js";
 import { delegateCases } from "./delegates.cases.js";
 import { endToEndCases } from "./end-to-end.cases.js";
 import { engineOn, FakeClock } from "./fixtures.js";
+import { interruptionCases } from "./interruptions.cases.js";
 import { raceCases } from "./races.cases.js";
 import { recordCases } from "./records.cases.js";
 import { syncPointCases } from "./sync-points.cases.js";
@@ -89,6 +90,7 @@ export function storeConformanceSuite(
     syncPointCases(ctx);
     batchCases(ctx);
     raceCases(ctx);
+    interruptionCases(ctx);
     delegateCases(ctx);
     transactionCases(ctx);
     endToEndCases(ctx);

@@ -1,7 +1,7 @@
 /** The brief's example workflow (test/fixtures/valid/brief.yaml), as it must compile. */
 import type { WorkflowSpec } from "../../src/definition/index.js";
 
-const retry = { attempts: 3, backoff: 200, factor: 2, maxBackoff: 10_000 };
+const retry = { attempts: 3, backoff: 200, factor: 2, maxBackoff: 10_000, interruptions: 3 };
 
 /** Defaults applied, durations in ms, dependsOn computed. */
 export const BRIEF_SPEC: WorkflowSpec = {

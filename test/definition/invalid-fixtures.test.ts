@@ -25,6 +25,7 @@ const EXPECTED: Record<string, string[]> = {
     'bad-retry.yaml:9:17: task "call": "retry.attempts" is 2.5, expected an integer >= 1',
     'bad-retry.yaml:10:16: task "call": "retry.backoff" is "soon", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d)',
     'bad-retry.yaml:11:15: task "call": "retry.factor" is 0.5, expected a number >= 1',
+    'bad-retry.yaml:12:22: task "call": "retry.interruptions" is -1, expected an integer >= 0',
   ],
   "bad-when.yaml": [
     'bad-when.yaml:7:11: task "maybe": "when" is "inputs.enabled", expected one "${{ }}" expression, like "${{ inputs.count > 1 }}"',
@@ -82,7 +83,7 @@ const EXPECTED: Record<string, string[]> = {
   ],
   "unknown-field.yaml": [
     'unknown-field.yaml:7:5: task "second": unknown field "aftr" (did you mean "after"?); expected one of: action, with, after, when, trigger, allowFailure, retry, timeout, undo, description',
-    'unknown-field.yaml:8:14: task "second": unknown field "attempt" (did you mean "attempts"?); expected one of: attempts, backoff, factor, maxBackoff',
+    'unknown-field.yaml:8:14: task "second": unknown field "attempt" (did you mean "attempts"?); expected one of: attempts, backoff, factor, maxBackoff, interruptions',
   ],
   "unterminated-expression.yaml": [
     'unterminated-expression.yaml:6:16: task "greet": invalid template "hello ${{ inputs.name" in "with.message": "${{" at character 7 has no closing "}}"',

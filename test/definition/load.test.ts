@@ -29,12 +29,24 @@ describe("parseWorkflow", () => {
     expect(bare.tasks.a?.retry).toEqual(DEFAULT_RETRY);
     expect(bare.tasks.a?.timeout).toBeUndefined();
     const source = minimal(
-      "  a: { action: noop, retry: { attempts: 5 } }\n  b: { action: noop, retry: { maxBackoff: 1m }, timeout: 2s }\n",
+      "  a: { action: noop, retry: { attempts: 5 } }\n  b: { action: noop, retry: { maxBackoff: 1m, interruptions: 0 }, timeout: 2s }\n",
       "defaults: { retry: { attempts: 3, backoff: 1.5s }, timeout: 250 }\n",
     );
     const spec = parseWorkflow(source, "t.yaml");
-    expect(spec.tasks.a?.retry).toEqual({ attempts: 5, backoff: 1500, factor: 2, maxBackoff: 60_000 });
-    expect(spec.tasks.b?.retry).toEqual({ attempts: 3, backoff: 1500, factor: 2, maxBackoff: 60_000 });
+    expect(spec.tasks.a?.retry).toEqual({
+      attempts: 5,
+      backoff: 1500,
+      factor: 2,
+      maxBackoff: 60_000,
+      interruptions: 3,
+    });
+    expect(spec.tasks.b?.retry).toEqual({
+      attempts: 3,
+      backoff: 1500,
+      factor: 2,
+      maxBackoff: 60_000,
+      interruptions: 0,
+    });
     expect([spec.tasks.a?.timeout, spec.tasks.b?.timeout]).toEqual([250, 2000]);
   });
 

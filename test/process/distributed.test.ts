@@ -4,6 +4,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RetryOptions } from "../../src/definition/builder.js";
 import { Engine } from "../../src/engine/engine.js";
 import type { Store } from "../../src/engine/store.js";
 import { openStore } from "../../src/runtime/open-store.js";
@@ -27,9 +28,9 @@ afterAll(async () => {
   await fixture?.drop();
 });
 
-function startWorker(lease = "30s"): ChildProcess {
+function startWorker(lease = "30s", grace = "30s"): ChildProcess {
   const { child } = startWeft(
-    ["worker", "--store", fixture.url, "--concurrency", "8", "--lease", lease, "--quiet"],
+    ["worker", "--store", fixture.url, "--concurrency", "8", "--lease", lease, "--grace", grace, "--quiet"],
     {
       cwd: process.cwd(),
     },
@@ -45,8 +46,14 @@ async function stopWorkers(): Promise<void> {
   await Promise.all(exits);
 }
 
-async function startMany(name: string, count: number, tasks: number, sleepMs: number): Promise<string[]> {
-  const spec = effectsDag(fixture, name, tasks, sleepMs);
+async function startMany(
+  name: string,
+  count: number,
+  tasks: number,
+  sleepMs: number,
+  retry: RetryOptions = {},
+): Promise<string[]> {
+  const spec = effectsDag(fixture, name, tasks, sleepMs, retry);
   await engine.registerWorkflow(spec);
   const ids: string[] = [];
   for (let i = 0; i < count; i++) ids.push((await engine.start(spec, {})).execution.id);
@@ -92,7 +99,9 @@ describe("distributed workers on PostgreSQL (real processes)", () => {
   }, 300_000);
 
   it("chaos: workers killed with SIGKILL every 1-2 s and replaced; every execution succeeds, no completion applied twice", async () => {
-    const ids = await startMany("chaos", 300, 10, 40);
+    // One attempt per task: only interruptions may repeat a body. Their bound is far above what
+    // the kills can cause, so that no task fails by bad luck (the bound is tested elsewhere).
+    const ids = await startMany("chaos", 300, 10, 40, { attempts: 1, interruptions: 50 });
     for (let i = 0; i < 3; i++) startWorker("2s");
     let kills = 0;
     let running = true;
@@ -134,6 +143,9 @@ describe("distributed workers on PostgreSQL (real processes)", () => {
         // Every body that ran more than once had its earlier attempt interrupted, and the history says so.
         if (ranTimes > 1) expect(expired.length).toBeGreaterThanOrEqual(1);
         interrupted += expired.length;
+        // Every attempt but the last was interrupted, and counted as such, not as a failed try.
+        expect(run.interruptions).toBe(expired.length);
+        expect(run.attempt).toBe(1 + run.interruptions);
         expect(run.attempt).toBe(
           1 + events.filter((e) => e.type === "task:retrying" && e.task === run.task).length,
         );
@@ -162,12 +174,42 @@ describe("distributed workers on PostgreSQL (real processes)", () => {
     const execution = (await store.getExecution(id!))!;
     expect(execution.status).toBe("succeeded");
     const [run] = (await store.listRuns(id!)).filter((r) => r.kind === "task");
+    // The default retry policy (one attempt) was enough: the lost attempt was an interruption.
     expect(run!.attempt).toBe(2);
+    expect(run!.interruptions).toBe(1);
     expect(run!.output).toEqual({ pid: second.pid });
     const events = await store.listEvents(id!);
     expect(events.filter((e) => e.type === "task:succeeded")).toHaveLength(1);
     expect(events).toContainEqual(expect.objectContaining({ type: "lease:expired", task: "t0", attempt: 1 }));
     // The frozen worker's body did run to its end (two side effects), but only one result counts.
     expect((await sideEffects([id!])).get(`${id}/t0`)).toBe(2);
+  }, 120_000);
+
+  it("a worker stopped with SIGTERM releases its running task past its grace: another finishes it, no attempt used up", async () => {
+    const [id] = await startMany("released", 1, 1, 3000);
+    const first = startWorker("30s", "200ms");
+    await waitFor(
+      async () => ((await sideEffects([id!])).get(`${id}/t0`) ?? 0) >= 1,
+      30_000,
+      "the body to start",
+    );
+    const second = startWorker();
+    const firstExit = new Promise((resolve) => first.on("exit", resolve));
+    first.kill("SIGTERM");
+    await firstExit;
+    await waitFor(() => allEnded([id!]), 60_000, "the execution to end");
+    await stopWorkers();
+    expect((await store.getExecution(id!))!.status).toBe("succeeded");
+    const [run] = (await store.listRuns(id!)).filter((r) => r.kind === "task");
+    expect(run).toMatchObject({ status: "succeeded", attempt: 2, interruptions: 1, maxAttempts: 1 });
+    expect(run!.output).toEqual({ pid: second.pid });
+    const retried = (await store.listEvents(id!)).filter((e) => e.type === "task:retrying");
+    expect(retried).toEqual([
+      expect.objectContaining({
+        task: "t0",
+        attempt: 1,
+        error: expect.objectContaining({ type: "Abandoned" }),
+      }),
+    ]);
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 /** A PostgreSQL schema of its own for one process test file, and the workflows those tests run. */
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { workflow } from "../../src/definition/builder.js";
+import { workflow, type RetryOptions } from "../../src/definition/builder.js";
 import type { WorkflowSpec } from "../../src/definition/spec.js";
 
 export const BASE_URL = process.env.WEFT_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -43,21 +43,22 @@ export async function pgFixture(name: string): Promise<PgFixture> {
 
 /**
  * A layered DAG of `n` tasks (seeded, so every run is the same graph), each recording its side
- * effect in the fixture's table and then working `sleepMs`.
+ * effect in the fixture's table and then working `sleepMs`. `retry` defaults to the DSL's
+ * defaults (one attempt): a lost worker is an interruption, not a failed attempt.
  */
 export function effectsDag(
   fixture: PgFixture,
   name: string,
   n: number,
   sleepMs = 0,
-  attempts = 5,
+  retry: RetryOptions = {},
 ): WorkflowSpec {
   let seed = 7;
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed / 2 ** 31;
   };
-  let flow = workflow(name, { defaults: { retry: { attempts, backoff: "50ms" } } });
+  let flow = workflow(name, { defaults: { retry: { backoff: "50ms", ...retry } } });
   const names: string[] = [];
   for (let i = 0; i < n; i++) {
     const after =

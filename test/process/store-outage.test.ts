@@ -120,7 +120,7 @@ async function expectNothingLost(ids: readonly string[]): Promise<void> {
 describe("PostgreSQL outages (a private cluster, real processes)", () => {
   it("restarted twice under 2 workers, a server and runtime.run: every execution succeeds, no body runs twice", async () => {
     const api = await startFleet();
-    const spec = effectsDag(fixture, "outage_restart", TASKS, 150, 1);
+    const spec = effectsDag(fixture, "outage_restart", TASKS, 150);
     await engine.registerWorkflow(spec);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await startOverHttp(api, spec.name));
@@ -141,7 +141,7 @@ describe("PostgreSQL outages (a private cluster, real processes)", () => {
 
     // A library runtime rides the second restart out too.
     const runtime = await createRuntime({ store: storeUrl });
-    const inProcess = runtime.run(effectsDag(fixture, "outage_in_process", TASKS, 150, 1));
+    const inProcess = runtime.run(effectsDag(fixture, "outage_in_process", TASKS, 150));
     for (let i = 0; i < 20; i++) ids.push(await startOverHttp(api, spec.name));
     await waitFor(async () => (await bodiesRun(ids)) >= 120, 60_000, "120 bodies to run");
     await server.restart({ downMs: 1000 });
@@ -163,7 +163,7 @@ describe("PostgreSQL outages (a private cluster, real processes)", () => {
       children.length > 0
         ? /listening on (\S+)/.exec(children.find((c) => c.name === "server")!.output.stderr)![1]!
         : await startFleet();
-    const spec = effectsDag(fixture, "outage_terminate", TASKS, 100, 1);
+    const spec = effectsDag(fixture, "outage_terminate", TASKS, 100);
     await engine.registerWorkflow(spec);
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await startOverHttp(api, spec.name));

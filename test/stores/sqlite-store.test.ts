@@ -123,11 +123,19 @@ describe("SqliteStore", () => {
     const old = SqliteStore.open(file);
     const { execution } = await engineOn(old, clock).start(fanIn(2), {});
     await old.close();
-    // Turn the file back into what schema version 1 wrote: no workflow registry, no origins.
+    // Turn the file back into what schema version 1 wrote: no workflow registry, no origins, no
+    // interruption counts, and specs compiled before retry.interruptions existed.
     const db = new Database(file);
     db.exec(
-      "DROP TABLE workflows; ALTER TABLE executions DROP COLUMN origin; DELETE FROM schema_migrations WHERE version > 1",
+      "DROP TABLE workflows; ALTER TABLE executions DROP COLUMN origin; ALTER TABLE task_runs DROP COLUMN interruptions; " +
+        "DELETE FROM schema_migrations WHERE version > 1",
     );
+    const { spec } = db.prepare("SELECT spec FROM executions WHERE id = ?").get(execution.id) as {
+      spec: string;
+    };
+    const oldSpec = JSON.parse(spec) as { tasks: Record<string, { retry: Record<string, unknown> }> };
+    for (const task of Object.values(oldSpec.tasks)) delete task.retry.interruptions;
+    db.prepare("UPDATE executions SET spec = ? WHERE id = ?").run(JSON.stringify(oldSpec), execution.id);
     db.close();
 
     const store = SqliteStore.open(file);

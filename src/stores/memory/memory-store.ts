@@ -4,6 +4,7 @@
  * previous value of everything it touched, so a thrown error rolls back exactly like a database.
  * Used by tests and by the in-process sync runner (`memory:`); nothing survives the process.
  */
+import { systemClock, type Clock } from "../../shared/clock.js";
 import type {
   ClaimRequest,
   ExecutionError,
@@ -39,6 +40,8 @@ interface Undo {
  * maps its seqs to slots.
  */
 export class MemoryStore implements Store {
+  /** One machine, one clock: the local one. */
+  readonly clock: Clock = systemClock;
   readonly capabilities: StoreCapabilities = { sharedAcrossProcesses: false, notifications: false };
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly slots: TaskRunRecord[] = [];

@@ -15,6 +15,7 @@ export function copyRun(run: TaskRunRecord): TaskRunRecord {
     traversal: run.traversal,
     attempt: run.attempt,
     maxAttempts: run.maxAttempts,
+    interruptions: run.interruptions,
     pending: run.pending,
     failedPredecessors: run.failedPredecessors,
     skippedPredecessors: run.skippedPredecessors,

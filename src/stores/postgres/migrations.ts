@@ -112,10 +112,16 @@ ALTER TABLE workflows ADD COLUMN origin text NOT NULL DEFAULT 'direct';
 ALTER TABLE executions ADD COLUMN origin text NOT NULL DEFAULT 'direct';
 `;
 
+const V3_INTERRUPTIONS = `
+-- Attempts whose worker was lost: they do not count against max_attempts (retry.interruptions bounds them).
+ALTER TABLE task_runs ADD COLUMN interruptions integer NOT NULL DEFAULT 0;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS_AND_WORKFLOWS },
   { version: 2, sql: V2_ORIGIN },
+  { version: 3, sql: V3_INTERRUPTIONS },
 ];
 
 /** The schema version this code writes. */

@@ -32,6 +32,7 @@ import {
 } from "./postgres-url.js";
 import { Queries } from "./queries.js";
 import { READY_CHANNEL, ReadyListener } from "./ready-listener.js";
+import { ServerClock } from "./server-clock.js";
 
 export {
   parsePostgresUrl,
@@ -120,6 +121,8 @@ export class PostgresStore implements Store {
     private readonly pool: pg.Pool,
     connection: pg.ClientConfig,
     private readonly options: PostgresStoreOptions,
+    /** The server's clock: every process on every host compares leases and deadlines by it. */
+    readonly clock: ServerClock,
   ) {
     this.reader = new Queries(pool, this.cache);
     this.listener = new ReadyListener(
@@ -182,7 +185,17 @@ export class PostgresStore implements Store {
       failure.cause = error;
       throw failure;
     }
-    return new PostgresStore(settings, pool, connection, options);
+    let clock: ServerClock;
+    try {
+      clock = await ServerClock.start(pool, options.onError);
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw new WeftError(
+        "STORE_OPEN_FAILED",
+        `Could not read the clock of the PostgreSQL server "${settings.url}": ${(error as Error).message}.`,
+      );
+    }
+    return new PostgresStore(settings, pool, connection, options, clock);
   }
 
   /** How often, in ms, a worker should look for ready runs when no notification came. */
@@ -248,6 +261,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.clock.stop();
     await this.listener.close();
     await this.pool.end();
   }

@@ -29,6 +29,7 @@ const PATCH_TYPES: { readonly [K in keyof Required<RunPatch>]: string } = {
   startedAt: "bigint",
   finishedAt: "bigint",
   maxAttempts: "integer",
+  interruptions: "integer",
   pending: "integer",
   failedPredecessors: "integer",
   skippedPredecessors: "integer",

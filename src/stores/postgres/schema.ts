@@ -51,7 +51,7 @@ export interface ExecutionRow {
 export const RUN_COLUMNS =
   "execution_id, seq, task, kind, status, traversal, attempt, max_attempts, pending, failed_predecessors, " +
   "skipped_predecessors, rule, allow_failure, successors, timeout, run_after, lease_owner, lease_expires_at, " +
-  "deadline, token_hash, output, error, started_at, finished_at";
+  "deadline, token_hash, output, error, started_at, finished_at, interruptions";
 
 /** RUN_COLUMNS qualified by a table alias (statements that join task_runs to something). */
 export function runColumnsOf(alias: string): string {
@@ -154,6 +154,7 @@ export interface TaskRunRow {
   error: TaskError | null;
   started_at: number | null;
   finished_at: number | null;
+  interruptions: number;
 }
 
 /**
@@ -163,15 +164,15 @@ export interface TaskRunRow {
 export const RUNS_INSERT =
   `INSERT INTO task_runs (${RUN_COLUMNS}) ` +
   "SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14::integer[], c15, c16, c17, c18, c19, c20, " +
-  "c21::json, c22::json, c23, c24 FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], " +
+  "c21::json, c22::json, c23, c24, c25 FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], " +
   "$6::text[], $7::integer[], $8::integer[], $9::integer[], $10::integer[], $11::integer[], $12::text[], " +
   "$13::boolean[], $14::text[], $15::bigint[], $16::bigint[], $17::text[], $18::bigint[], $19::bigint[], " +
-  "$20::text[], $21::text[], $22::text[], $23::bigint[], $24::bigint[]) " +
-  "AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21, c22, c23, c24)";
+  "$20::text[], $21::text[], $22::text[], $23::bigint[], $24::bigint[], $25::integer[]) " +
+  "AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21, c22, c23, c24, c25)";
 
-/** The 24 column arrays of RUNS_INSERT. */
+/** The 25 column arrays of RUNS_INSERT. */
 export function runColumns(runs: readonly TaskRunRecord[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 24 }, () => new Array<unknown>(runs.length));
+  const columns: unknown[][] = Array.from({ length: 25 }, () => new Array<unknown>(runs.length));
   runs.forEach((r, i) => {
     const values = [
       r.executionId,
@@ -199,8 +200,9 @@ export function runColumns(runs: readonly TaskRunRecord[]): unknown[][] {
       json(r.error),
       r.startedAt,
       r.finishedAt,
+      r.interruptions,
     ];
-    for (let c = 0; c < 24; c++) columns[c]![i] = values[c];
+    for (let c = 0; c < 25; c++) columns[c]![i] = values[c];
   });
   return columns;
 }
@@ -216,6 +218,7 @@ export function toRun(row: TaskRunRow): TaskRunRecord {
     traversal: row.traversal,
     attempt: row.attempt,
     maxAttempts: row.max_attempts,
+    interruptions: row.interruptions,
     pending: row.pending,
     failedPredecessors: row.failed_predecessors,
     skippedPredecessors: row.skipped_predecessors,

@@ -112,11 +112,17 @@ ALTER TABLE workflows ADD COLUMN origin TEXT NOT NULL DEFAULT 'direct';
 ALTER TABLE executions ADD COLUMN origin TEXT NOT NULL DEFAULT 'direct';
 `;
 
+const V4_INTERRUPTIONS = `
+-- Attempts whose worker was lost: they do not count against max_attempts (retry.interruptions bounds them).
+ALTER TABLE task_runs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS },
   { version: 2, sql: V2_WORKFLOWS },
   { version: 3, sql: V3_ORIGIN },
+  { version: 4, sql: V4_INTERRUPTIONS },
 ];
 
 /** The schema version this code writes. */

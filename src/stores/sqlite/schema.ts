@@ -98,7 +98,7 @@ export function toExecution(
 
 /**
  * The columns of `task_runs`, in the order rows are read (raw arrays: better-sqlite3 builds an
- * array far faster than an object with 24 named properties) and inserted. The identity comes
+ * array far faster than an object with 25 named properties) and inserted. The identity comes
  * last, so a statement whose caller already knows it (a compare-and-set names the run) reads
  * only the first RUN_STATE_COUNT columns, or those and `seq`.
  */
@@ -124,6 +124,7 @@ export const RUN_COLUMNS = [
   "error",
   "started_at",
   "finished_at",
+  "interruptions",
   "seq",
   "execution_id",
   "traversal",
@@ -176,6 +177,7 @@ export function runValues(r: TaskRunRecord): SqlValue[] {
     json(r.error),
     r.startedAt,
     r.finishedAt,
+    r.interruptions,
     r.seq,
     r.executionId,
     r.traversal,
@@ -185,14 +187,15 @@ export function runValues(r: TaskRunRecord): SqlValue[] {
 /** The record of a row; `known` supplies the identity columns the row was read without. */
 export function toRun(row: TaskRunRow, known?: RunIdentity): TaskRunRecord {
   return {
-    executionId: known ? known.executionId : (row[22] as string),
-    seq: known?.seq ?? (row[21] as number),
+    executionId: known ? known.executionId : (row[23] as string),
+    seq: known?.seq ?? (row[22] as number),
     task: row[0] as string,
     kind: row[1] as RunKind,
     status: row[2] as TaskStatus,
-    traversal: known ? known.traversal : (row[23] as string),
+    traversal: known ? known.traversal : (row[24] as string),
     attempt: row[3] as number,
     maxAttempts: row[4] as number,
+    interruptions: row[21] as number,
     pending: row[5] as number,
     failedPredecessors: row[6] as number,
     skippedPredecessors: row[7] as number,

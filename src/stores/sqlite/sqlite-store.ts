@@ -13,6 +13,7 @@
  * Per task, the hot path reads nothing back: open runs are cached (RunCache, validated by
  * `PRAGMA data_version` under the write lock) and parsed specs too (ExecutionCache).
  */
+import { systemClock, type Clock } from "../../shared/clock.js";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -67,6 +68,8 @@ const BUSY_BACKOFF = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100];
  * const durable = SqliteStore.fromUrl("sqlite:/var/lib/weft.db?synchronous=full");
  */
 export class SqliteStore implements Store {
+  /** One machine, one clock: the local one. */
+  readonly clock: Clock = systemClock;
   readonly capabilities: StoreCapabilities;
   private readonly writer: Queries;
   private readonly reader: Queries;
