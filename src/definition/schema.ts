@@ -8,7 +8,7 @@
  * builds the full sentence with the field, the task and the bad value around it.
  */
 import { z } from "zod";
-import { DURATION_FORMS } from "../shared/durations.js";
+import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "../shared/durations.js";
 import { BUILTIN_ACTIONS, InputType, TRIGGERS, type BuiltinAction } from "./spec.js";
 
 /** Workflow names: `[a-z0-9_-]+`, so they are safe in file names, URLs and SQL. */
@@ -36,8 +36,18 @@ const duration = (description: string) =>
   z
     .union(
       [
-        z.number(err(DURATION_EXPECTED)).nonnegative(err(DURATION_EXPECTED)),
-        z.string(err(DURATION_EXPECTED)).regex(DURATION_PATTERN, err(DURATION_EXPECTED)),
+        z
+          .number(err(DURATION_EXPECTED))
+          .nonnegative(err(DURATION_EXPECTED))
+          .max(MAX_DURATION_MS, err(DURATION_EXPECTED)),
+        z
+          .string(err(DURATION_EXPECTED))
+          .regex(DURATION_PATTERN, err(DURATION_EXPECTED))
+          // The regex reports malformed text; this reports only the well-formed that is too long.
+          .refine(
+            (text) => !DURATION_PATTERN.test(text) || parseDuration(text) !== undefined,
+            err(DURATION_EXPECTED),
+          ),
       ],
       err(DURATION_EXPECTED),
     )

@@ -3,6 +3,7 @@
  * the fields a schema would have checked, in their compiled form, then the same semantic checks
  * as for files.
  */
+import { MAX_DURATION_MS, parseDuration } from "../shared/durations.js";
 import { DefinitionError, quote, type Problem } from "./diagnostics.js";
 import { unplacedDiagnostics } from "./pipeline.js";
 import { TASK_NAME_PATTERN, WORKFLOW_NAME_PATTERN } from "./schema.js";
@@ -38,7 +39,7 @@ function dependencyProblems(spec: WorkflowSpec): Problem[] {
 }
 
 const ACTIONS: readonly string[] = BUILTIN_ACTIONS;
-const isDuration = (value: unknown) => typeof value === "number" && Number.isFinite(value) && value >= 0;
+const isDuration = (value: unknown) => typeof value === "number" && parseDuration(value) !== undefined;
 
 function shapeProblems(spec: WorkflowSpec): Problem[] {
   const problems: Problem[] = [];
@@ -51,7 +52,7 @@ function shapeProblems(spec: WorkflowSpec): Problem[] {
   if (spec.timeout !== undefined && !isDuration(spec.timeout)) {
     problems.push({
       path: ["timeout"],
-      message: `"timeout" is ${quote(spec.timeout)}, expected milliseconds >= 0`,
+      message: `"timeout" is ${quote(spec.timeout)}, expected milliseconds from 0 to ${MAX_DURATION_MS} (365 days)`,
     });
   }
   if (spec.tasks === null || typeof spec.tasks !== "object") {
@@ -89,7 +90,10 @@ function taskProblems(name: string, task: TaskSpec): Problem[] {
     report("after", `"after" and "dependsOn" must be lists of task names`);
   }
   if (task.timeout !== undefined && !isDuration(task.timeout)) {
-    report("timeout", `"timeout" is ${quote(task.timeout)}, expected milliseconds >= 0`);
+    report(
+      "timeout",
+      `"timeout" is ${quote(task.timeout)}, expected milliseconds from 0 to ${MAX_DURATION_MS} (365 days)`,
+    );
   }
   const retry = task.retry;
   if (!Number.isInteger(retry?.attempts) || retry.attempts < 1) {
@@ -97,7 +101,10 @@ function taskProblems(name: string, task: TaskSpec): Problem[] {
   } else if (!(retry.factor >= 1)) {
     report("retry", `"retry.factor" is ${quote(retry.factor)}, expected a number >= 1`);
   } else if (!isDuration(retry.backoff) || !isDuration(retry.maxBackoff)) {
-    report("retry", `"retry.backoff" and "retry.maxBackoff" must be milliseconds >= 0`);
+    report(
+      "retry",
+      `"retry.backoff" and "retry.maxBackoff" must be milliseconds from 0 to ${MAX_DURATION_MS} (365 days)`,
+    );
   }
   return problems;
 }

@@ -8,6 +8,7 @@ import type { ClaimOptions, Engine, Outcome, RunRef, StepResult } from "../engin
 import { runLayout, type RunLayout } from "../engine/plan.js";
 import type { Store, TaskRunRecord } from "../engine/store.js";
 import type { Logger } from "../shared/logger.js";
+import { setLongTimeout, type LongTimeout } from "../shared/long-timeout.js";
 import { AttemptAbort } from "./attempt-abort.js";
 import {
   AttemptTimeoutError,
@@ -42,7 +43,7 @@ export interface WorkerOptions {
 interface InFlight {
   run: TaskRunRecord;
   abort: AttemptAbort;
-  timer?: NodeJS.Timeout;
+  timer?: LongTimeout;
   /** The lease was lost: the outcome must not be reported. */
   lost: boolean;
 }
@@ -217,7 +218,7 @@ export class Worker {
     this.inflight.set(key(run), flight);
     if (run.timeout !== null && run.timeout > 0) {
       const timeout = run.timeout;
-      flight.timer = setTimeout(() => flight.abort.abort(new AttemptTimeoutError(timeout)), timeout);
+      flight.timer = setLongTimeout(() => flight.abort.abort(new AttemptTimeoutError(timeout)), timeout);
     }
     void this.execute(flight);
   }
@@ -249,7 +250,7 @@ export class Worker {
         },
       };
     }
-    if (flight.timer) clearTimeout(flight.timer);
+    flight.timer?.clear();
     this.inflight.delete(key(run));
     if (outcome && !flight.lost) this.outcomes.push(outcome);
     this.wake();
