@@ -6,6 +6,7 @@
 import jsonata from "jsonata";
 import { WeftError } from "../shared/errors.js";
 import { quote } from "./diagnostics.js";
+import { simplePath } from "./simple-paths.js";
 import { isTemplate, splitTemplate, type TemplatePart } from "./templates.js";
 
 /**
@@ -94,6 +95,7 @@ function compile(body: string): jsonata.Expression {
  * checkExpressionSyntax("tasks.a.output +") // "Unexpected end of expression (at character 16)"
  */
 export function checkExpressionSyntax(body: string): string | null {
+  if (simplePath(body) !== undefined) return null;
   try {
     compile(body);
     return null;

@@ -5,6 +5,7 @@
  */
 import { MAX_DURATION_MS, parseDuration } from "../shared/durations.js";
 import { DefinitionError, quote, type Problem } from "./diagnostics.js";
+import { MAX_NAME_LENGTH, shortName } from "./names.js";
 import { unplacedDiagnostics } from "./pipeline.js";
 import { TASK_NAME_PATTERN, WORKFLOW_NAME_PATTERN } from "./schema.js";
 import { BUILTIN_ACTIONS, TRIGGERS, type TaskSpec, type WorkflowSpec } from "./spec.js";
@@ -43,7 +44,12 @@ const isDuration = (value: unknown) => typeof value === "number" && parseDuratio
 
 function shapeProblems(spec: WorkflowSpec): Problem[] {
   const problems: Problem[] = [];
-  if (typeof spec.name !== "string" || !WORKFLOW_NAME_PATTERN.test(spec.name)) {
+  if (typeof spec.name === "string" && spec.name.length > MAX_NAME_LENGTH) {
+    problems.push({
+      path: ["name"],
+      message: `"name" is ${shortName(spec.name)}, expected a workflow name of at most ${MAX_NAME_LENGTH} characters`,
+    });
+  } else if (typeof spec.name !== "string" || !WORKFLOW_NAME_PATTERN.test(spec.name)) {
     problems.push({
       path: ["name"],
       message: `"name" is ${quote(spec.name)}, expected lowercase letters, digits, "_" and "-" only, like "nightly-etl"`,
@@ -70,7 +76,13 @@ function taskProblems(name: string, task: TaskSpec): Problem[] {
   const problems: Problem[] = [];
   const report = (field: string, message: string) =>
     problems.push({ path: ["tasks", name, field], task: name, message: `task ${quote(name)}: ${message}` });
-  if (!TASK_NAME_PATTERN.test(name)) {
+  if (name.length > MAX_NAME_LENGTH) {
+    problems.push({
+      path: ["tasks", name],
+      task: name,
+      message: `task name ${shortName(name)} is invalid, expected a task name of at most ${MAX_NAME_LENGTH} characters`,
+    });
+  } else if (!TASK_NAME_PATTERN.test(name)) {
     problems.push({
       path: ["tasks", name],
       task: name,
