@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
-import { MAX_DEFINITION_DEPTH, yamlDepthBound } from "./depth.js";
+import { DEFINITION_DEPTH_LIMIT, MAX_DEFINITION_DEPTH, tooDeepMessage, yamlDepthBound } from "./depth.js";
 import { capDiagnostics, DefinitionError, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { parseJsonDefinition } from "./json-source.js";
 import { compileSource, type CompileResult } from "./pipeline.js";
@@ -39,7 +39,8 @@ function tooDeep(file: string): Analysis {
         file,
         line: 1,
         col: 1,
-        message: `the definition nests deeper than ${MAX_DEFINITION_DEPTH} levels: no workflow needs that`,
+        // The sentence the HTTP API answers for the same body.
+        message: tooDeepMessage("the definition", DEFINITION_DEPTH_LIMIT).slice(0, -1),
       },
     ],
   };
