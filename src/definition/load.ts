@@ -6,9 +6,15 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { DEFINITION_DEPTH_LIMIT, MAX_DEFINITION_DEPTH, tooDeepMessage, yamlDepthBound } from "./depth.js";
-import { capDiagnostics, DefinitionError, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
+import {
+  capDiagnostics,
+  DefinitionError,
+  sortDiagnostics,
+  type Diagnostic,
+  type Problem,
+} from "./diagnostics.js";
 import { parseJsonDefinition } from "./json-source.js";
-import { compileSource, type CompileResult } from "./pipeline.js";
+import { compileSource, unplacedDiagnostics, type CompileResult } from "./pipeline.js";
 import { SourcePositions } from "./positions.js";
 import { workflowSchema } from "./schema.js";
 import type { WorkflowSpec } from "./spec.js";
@@ -24,8 +30,8 @@ function analyze(source: string, file: string): Analysis {
   if (json !== undefined) {
     const result = compileSource(json.data, workflowSchema);
     if (result.spec) return { spec: result.spec, diagnostics: [] };
-    // Invalid: parse again as YAML, for positions. The depth was measured already.
-    return analyzeYaml(source, file);
+    // Invalid: parse again as YAML, for positions only. The depth was measured already.
+    return analyzeYaml(source, file, result.problems);
   }
   // The YAML parser recurses per nesting level: measure before parsing (see depth.ts).
   if (yamlDepthBound(source) > MAX_DEFINITION_DEPTH) return tooDeep(file);
@@ -46,13 +52,21 @@ function tooDeep(file: string): Analysis {
   };
 }
 
-function analyzeYaml(source: string, file: string): Analysis {
+/**
+ * Checks a YAML text, or with `known`, only places the problems the JSON way found (the YAML
+ * parser reads the same values from a JSON text, so checking them again would find the same).
+ */
+function analyzeYaml(source: string, file: string, known?: readonly Problem[]): Analysis {
   const lineCounter = new LineCounter();
   // Duplicate keys (a task name written twice) are found by SourcePositions, in linear time.
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const positions = new SourcePositions(file, doc, lineCounter);
   const yaml = positions.yamlErrors();
+  // Valid JSON the YAML parser refuses (a key past its 1,024 characters): the problems, unplaced.
+  if (known !== undefined && yaml.fatal) return { diagnostics: unplacedDiagnostics(known, file) };
   if (yaml.fatal) return { diagnostics: capDiagnostics(sortDiagnostics(yaml.diagnostics)) };
+  if (known !== undefined)
+    return { diagnostics: capDiagnostics(sortDiagnostics(known.map((p) => positions.locate(p)))) };
   let result: CompileResult;
   try {
     result = compileSource(doc.toJS(), workflowSchema);
