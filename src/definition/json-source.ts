@@ -65,7 +65,7 @@ export function scanJson(text: string): { duplicateKeys: boolean; depth: number 
       if (text.charCodeAt(next) !== COLON) continue;
       // Escapes compare by what they mean: "a" and "\u0061" are one key.
       const raw = text.slice(start, at + 1);
-      const key = raw.includes("\\") ? (JSON.parse(raw) as string) : raw;
+      const key = raw.includes("\\") ? (JSON.parse(raw) as string) : raw.slice(1, -1);
       if (keys.has(key)) return { duplicateKeys: true, depth };
       keys.add(key);
     }

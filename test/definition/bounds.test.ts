@@ -127,6 +127,17 @@ describe("big definitions", () => {
     expect(diagnostics[100]?.message).toBe("... and 9,900 more errors");
   });
 
+  it("in JSON still report a task name written twice, escaped or not", () => {
+    const text = '{"name": "x", "tasks": {\n  "a": {"action": "noop"},\n  "\\u0061": {"action": "echo"}\n}}';
+    expect(validateWorkflowSource(text, "x.json").map(formatDiagnostic)).toEqual([
+      'x.json:3:3: duplicate task name "a": each task needs a name of its own',
+    ]);
+    expect(
+      parseWorkflow('{"name": "x", "tasks": {"a": {"action": "noop"}, "b": {"action": "echo"}}}', "x.json")
+        .tasks.b?.action,
+    ).toBe("echo");
+  });
+
   it("report a long cycle once, starting at the task written first", () => {
     const tasks: Record<string, unknown> = {};
     for (let i = 0; i < 50_000; i++) tasks[`t${i}`] = { action: "noop", after: [`t${(i + 1) % 50_000}`] };
