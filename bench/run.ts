@@ -14,6 +14,7 @@ import { openStore } from "../src/runtime/open-store.js";
 import { benchGraphReduce } from "./graph-reduce.js";
 import { benchHttp, printHttpBench } from "./http.js";
 import { benchPostgres, printPostgres } from "./postgres.js";
+import { benchValidate, formatValidateBench } from "./validate.js";
 import { chain, fanOut, layered, plainExecutor } from "./workloads.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-bench-"));
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
   console.log(
     `graph: transitive reduction of ${graph.nodes} nodes / ${graph.edges} edges: ${graph.ms.toFixed(0)} ms (reference: topological order ${graph.referenceMs.toFixed(1)} ms)\n`,
   );
+
+  console.log(formatValidateBench(await benchValidate()));
 
   const fan = fanOut(10_000);
   await plainExecutor(fan); // warm-up

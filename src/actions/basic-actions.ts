@@ -4,6 +4,7 @@
  */
 import { TaskFailure } from "../shared/errors.js";
 import { DURATION_FORMS, parseDuration } from "../shared/durations.js";
+import { setLongTimeout } from "../shared/long-timeout.js";
 import { abortReason, ActionArgumentError, type Action } from "./action.js";
 import { describe, optionalBoolean, optionalString } from "./arguments.js";
 
@@ -46,10 +47,11 @@ export const sleepAction: Action = (args, ctx) => {
   if (signal.aborted) return Promise.reject(abortReason(signal));
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
-      clearTimeout(timer);
+      timer.clear();
       reject(abortReason(signal));
     };
-    const timer = setTimeout(() => {
+    // Node's own setTimeout fires after 1 ms for delays past 24.8 days.
+    const timer = setLongTimeout(() => {
       signal.removeEventListener("abort", onAbort);
       resolve(null);
     }, ms);

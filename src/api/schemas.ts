@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { ExecutionStatus } from "../engine/states.js";
-import { WORKFLOW_NAME_PATTERN } from "../definition/index.js";
+import { MAX_NAME_LENGTH, WORKFLOW_NAME_PATTERN } from "../definition/index.js";
 import { DURATION_FORMS, parseDuration } from "../shared/durations.js";
 import { YamlSource } from "./content.js";
 import { ApiError } from "./errors.js";
@@ -29,15 +29,18 @@ const queryInt = (min: number, max: number, what: string) =>
 
 /** Longest id, name or token a path may carry: longer ones are no one's, and would only fill logs. */
 const MAX_ID = 200;
-const pathText = (what: string) =>
+const pathText = (what: string, max = MAX_ID) =>
   z
     .string()
     .min(1, { error: `expected ${what}` })
-    .max(MAX_ID, { error: `expected ${what}` });
+    .max(max, { error: `expected ${what}` });
+/** Workflow and task names: the DSL's own limit, so the API and the stores agree on it. */
+const nameText = (what: string) =>
+  pathText(`${what} of at most ${MAX_NAME_LENGTH} characters`, MAX_NAME_LENGTH);
 
 export const executionParams = z.strictObject({ id: pathText("an execution id") });
-export const taskParams = z.strictObject({ id: pathText("an execution id"), task: pathText("a task name") });
-export const workflowParams = z.strictObject({ name: pathText("a workflow name") });
+export const taskParams = z.strictObject({ id: pathText("an execution id"), task: nameText("a task name") });
+export const workflowParams = z.strictObject({ name: nameText("a workflow name") });
 export const tokenParams = z.strictObject({ token: pathText("a callback token") });
 
 /** Page size of `GET /v1/executions`: default 50, at most 500. */
@@ -60,7 +63,7 @@ export const workflowQuery = z.strictObject({
 });
 
 export const startExecutionBody = z.strictObject({
-  workflow: z.string({ error: "expected the name of a registered workflow" }).min(1).max(MAX_ID),
+  workflow: z.string({ error: "expected the name of a registered workflow" }).min(1).max(MAX_NAME_LENGTH),
   version: z.number({ error: "expected a version (a whole number >= 1)" }).int().min(1).optional(),
   input: z.record(z.string(), z.unknown(), { error: "expected an object of input values" }).optional(),
 });

@@ -3,36 +3,17 @@
  * a body of a thousand `[` overflows the stack, and after such an overflow inside a regular
  * expression V8 was seen to abort the whole process on the next parse (an out-of-memory in its
  * regexp compiler). So definitions are measured before they are parsed, by a bound computed from
- * the YAML lexer's tokens (iterative, no recursion), and JSON bodies once parsed.
+ * the YAML lexer's tokens (iterative, no recursion), and JSON values once parsed (`jsonDepth`).
  */
 import { CST, Lexer } from "yaml";
 
-/** Deepest JSON value a body may hold. Workflow inputs and callback outputs are nowhere near it. */
-export const MAX_JSON_DEPTH = 100;
+export { jsonDepth, MAX_JSON_DEPTH, tooDeepMessage } from "../shared/json-depth.js";
 
 /** Largest nesting bound a definition's text may reach (an over-estimate: see `yamlDepthBound`). */
 export const MAX_DEFINITION_DEPTH = 200;
 
-/**
- * The nesting depth of a JSON value (a scalar is 0), counted without recursion; stops counting
- * once past `limit`.
- *
- * @example
- * jsonDepth({ a: [1] }) // 2
- */
-export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== "object") continue;
-    const level = depth + 1;
-    deepest = Math.max(deepest, level);
-    if (deepest > limit) return deepest;
-    for (const child of Object.values(node)) stack.push([child, level]);
-  }
-  return deepest;
-}
+/** The limit as messages say it, for files and request bodies alike. */
+export const DEFINITION_DEPTH_LIMIT = `${MAX_DEFINITION_DEPTH} levels of indentation and brackets`;
 
 const BLOCK_INDICATORS: ReadonlySet<string> = new Set(["seq-item-ind", "explicit-key-ind", "map-value-ind"]);
 

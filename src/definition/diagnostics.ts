@@ -53,6 +53,27 @@ export class DefinitionError extends WeftError {
   }
 }
 
+/**
+ * How many problems a definition reports: a generated file with an error in every one of its
+ * 12,000 tasks answered an 800 MB message. The rest are counted in one last line.
+ */
+export const MAX_REPORTED_DIAGNOSTICS = 100;
+
+/**
+ * The first `limit` diagnostics, then, when there were more, one without position that counts
+ * them: `file: ... and 11,900 more errors`.
+ *
+ * @example
+ * capDiagnostics(twelveThousand) // 100 diagnostics and "... and 11,900 more errors"
+ */
+export function capDiagnostics(diagnostics: Diagnostic[], limit = MAX_REPORTED_DIAGNOSTICS): Diagnostic[] {
+  if (diagnostics.length <= limit) return diagnostics;
+  const rest = diagnostics.length - limit;
+  const last = diagnostics[limit] as Diagnostic;
+  const more = `... and ${rest.toLocaleString("en-US")} more error${rest === 1 ? "" : "s"}`;
+  return [...diagnostics.slice(0, limit), { file: last.file, line: 0, col: 0, message: more }];
+}
+
 /** Orders diagnostics by file position so output reads top to bottom; unpositioned ones keep their order. */
 export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
   return diagnostics
@@ -67,7 +88,9 @@ export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
 /** Quotes a value for a message: strings in double quotes, others as JSON (`undefined` as "nothing"). */
 export function quote(value: unknown): string {
   if (value === undefined) return "nothing";
-  if (typeof value === "string") return JSON.stringify(value);
+  // A 9,000-character name quoted whole made the message the size of the file.
+  if (typeof value === "string")
+    return value.length > 200 ? `${JSON.stringify(value.slice(0, 60))}...` : JSON.stringify(value);
   const text = JSON.stringify(value);
   if (text === undefined) return String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;

@@ -6,6 +6,8 @@
 import jsonata from "jsonata";
 import { WeftError } from "../shared/errors.js";
 import { quote } from "./diagnostics.js";
+import { boundResults, listTooLong, MAX_EXPRESSION_ITEMS } from "./expression-limits.js";
+import { simplePath } from "./simple-paths.js";
 import { isTemplate, splitTemplate, type TemplatePart } from "./templates.js";
 
 /**
@@ -42,9 +44,10 @@ export class ExpressionError extends WeftError {
 
 /**
  * Guards against runaway expressions: deep recursion hits `stack`, and since JSONata optimises tail
- * calls, a recursion that never ends hits `timeout` (ms). Real templates take microseconds.
+ * calls, a recursion that never ends hits `timeout` (ms). Real templates take microseconds. What
+ * an expression may allocate meanwhile is bounded by `boundResults`.
  */
-const EVALUATION_LIMITS = { timeout: 2000, stack: 500 };
+const EVALUATION_LIMITS = { timeout: 2000, stack: 500, sequence: MAX_EXPRESSION_ITEMS };
 /** Enough for every expression of many workflows; past it the least recently used is compiled again. */
 const CACHE_SIZE = 1000;
 
@@ -71,11 +74,15 @@ const templates = new BoundedCache<TemplatePart[]>();
 
 interface JsonataError {
   message: string;
+  code?: string;
+  value?: unknown;
   position?: number;
 }
 
 function reason(error: unknown): string {
-  const { message, position } = error as JsonataError;
+  const { code, value, position } = error as JsonataError;
+  // JSONata says "the maximum sequence length of <attempted size>": say what the limit is.
+  const message = code === "D2015" ? listTooLong(Number(value)) : (error as JsonataError).message;
   return position === undefined ? String(message) : `${message} (at character ${position})`;
 }
 
@@ -83,7 +90,9 @@ function reason(error: unknown): string {
 function compile(body: string): jsonata.Expression {
   return compiled.get(body, () => {
     if (body.trim() === "") throw new Error("the expression is empty");
-    return jsonata(body, EVALUATION_LIMITS);
+    const expression = jsonata(body, EVALUATION_LIMITS);
+    boundResults(expression);
+    return expression;
   });
 }
 
@@ -94,6 +103,7 @@ function compile(body: string): jsonata.Expression {
  * checkExpressionSyntax("tasks.a.output +") // "Unexpected end of expression (at character 16)"
  */
 export function checkExpressionSyntax(body: string): string | null {
+  if (simplePath(body) !== undefined) return null;
   try {
     compile(body);
     return null;

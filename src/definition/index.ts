@@ -18,7 +18,13 @@ export {
   type TaskName,
   type WorkflowOptions,
 } from "./builder.js";
-export { BUILDER_FILE, DefinitionError, formatDiagnostic, type Diagnostic } from "./diagnostics.js";
+export {
+  BUILDER_FILE,
+  DefinitionError,
+  formatDiagnostic,
+  MAX_REPORTED_DIAGNOSTICS,
+  type Diagnostic,
+} from "./diagnostics.js";
 export {
   checkExpressionSyntax,
   evaluateCondition,
@@ -29,6 +35,7 @@ export {
 } from "./expressions.js";
 export { renderWorkflowJsonSchema, workflowJsonSchema, WORKFLOW_SCHEMA_FILE } from "./json-schema.js";
 export { loadWorkflowFile, parseWorkflow, validateWorkflowSource } from "./load.js";
+export { assertNameLengths, MAX_NAME_LENGTH, NameTooLongError } from "./names.js";
 export { referencedTasks, templateReferences } from "./references.js";
 export {
   DSL_ACTIONS,

@@ -5,9 +5,16 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
-import { MAX_DEFINITION_DEPTH, yamlDepthBound } from "./depth.js";
-import { DefinitionError, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
-import { compileSource, type CompileResult } from "./pipeline.js";
+import { DEFINITION_DEPTH_LIMIT, MAX_DEFINITION_DEPTH, tooDeepMessage, yamlDepthBound } from "./depth.js";
+import {
+  capDiagnostics,
+  DefinitionError,
+  sortDiagnostics,
+  type Diagnostic,
+  type Problem,
+} from "./diagnostics.js";
+import { parseJsonDefinition } from "./json-source.js";
+import { compileSource, unplacedDiagnostics, type CompileResult } from "./pipeline.js";
 import { SourcePositions } from "./positions.js";
 import { workflowSchema } from "./schema.js";
 import type { WorkflowSpec } from "./spec.js";
@@ -18,25 +25,48 @@ interface Analysis {
 }
 
 function analyze(source: string, file: string): Analysis {
-  // The YAML parser recurses per nesting level: measure before parsing (see depth.ts).
-  if (yamlDepthBound(source) > MAX_DEFINITION_DEPTH) {
-    return {
-      diagnostics: [
-        {
-          file,
-          line: 1,
-          col: 1,
-          message: `the definition nests deeper than ${MAX_DEFINITION_DEPTH} levels: no workflow needs that`,
-        },
-      ],
-    };
+  const json = parseJsonDefinition(source);
+  if (json?.tooDeep) return tooDeep(file);
+  if (json !== undefined) {
+    const result = compileSource(json.data, workflowSchema);
+    if (result.spec) return { spec: result.spec, diagnostics: [] };
+    // Invalid: parse again as YAML, for positions only. The depth was measured already.
+    return analyzeYaml(source, file, result.problems);
   }
+  // The YAML parser recurses per nesting level: measure before parsing (see depth.ts).
+  if (yamlDepthBound(source) > MAX_DEFINITION_DEPTH) return tooDeep(file);
+  return analyzeYaml(source, file);
+}
+
+function tooDeep(file: string): Analysis {
+  return {
+    diagnostics: [
+      {
+        file,
+        line: 1,
+        col: 1,
+        // The sentence the HTTP API answers for the same body.
+        message: tooDeepMessage("the definition", DEFINITION_DEPTH_LIMIT).slice(0, -1),
+      },
+    ],
+  };
+}
+
+/**
+ * Checks a YAML text, or with `known`, only places the problems the JSON way found (the YAML
+ * parser reads the same values from a JSON text, so checking them again would find the same).
+ */
+function analyzeYaml(source: string, file: string, known?: readonly Problem[]): Analysis {
   const lineCounter = new LineCounter();
-  // uniqueKeys (the default) makes a duplicate task name an error instead of a silent overwrite.
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Duplicate keys (a task name written twice) are found by SourcePositions, in linear time.
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const positions = new SourcePositions(file, doc, lineCounter);
   const yaml = positions.yamlErrors();
-  if (yaml.fatal) return { diagnostics: sortDiagnostics(yaml.diagnostics) };
+  // Valid JSON the YAML parser refuses (a key past its 1,024 characters): the problems, unplaced.
+  if (known !== undefined && yaml.fatal) return { diagnostics: unplacedDiagnostics(known, file) };
+  if (yaml.fatal) return { diagnostics: capDiagnostics(sortDiagnostics(yaml.diagnostics)) };
+  if (known !== undefined)
+    return { diagnostics: capDiagnostics(sortDiagnostics(known.map((p) => positions.locate(p)))) };
   let result: CompileResult;
   try {
     result = compileSource(doc.toJS(), workflowSchema);
@@ -45,10 +75,9 @@ function analyze(source: string, file: string): Analysis {
     const message = error instanceof Error ? error.message : String(error);
     return { diagnostics: [...yaml.diagnostics, positions.at(0, `invalid YAML: ${message}`)] };
   }
-  const diagnostics = sortDiagnostics([
-    ...yaml.diagnostics,
-    ...result.problems.map((p) => positions.locate(p)),
-  ]);
+  const diagnostics = capDiagnostics(
+    sortDiagnostics([...yaml.diagnostics, ...result.problems.map((p) => positions.locate(p))]),
+  );
   return diagnostics.length === 0 && result.spec ? { spec: result.spec, diagnostics } : { diagnostics };
 }
 

@@ -3,7 +3,7 @@
  * schema, then compile, then semantic checks. Shared so both sources give the same messages.
  */
 import type { z } from "zod";
-import { BUILDER_FILE, type Diagnostic, type Problem } from "./diagnostics.js";
+import { BUILDER_FILE, capDiagnostics, type Diagnostic, type Problem } from "./diagnostics.js";
 import { compileWorkflow } from "./compile.js";
 import { applyRepairs, schemaProblems, valueAt } from "./schema-issues.js";
 import type { WorkflowSource } from "./schema.js";
@@ -34,10 +34,17 @@ export function compileSource(data: unknown, schema: z.ZodType<WorkflowSource>):
   if (repairs === null) return { problems: report.problems };
   const repaired = schema.safeParse(applyRepairs(data, repairs));
   if (!repaired.success) return { problems: report.problems };
+  // A set of paths, looked up by each prefix of a problem's path: comparing every problem with
+  // every repair was quadratic on a definition with thousands of errors.
+  const repairedPaths = new Set(repairs.map(({ path }) => pathKey(path)));
   const covered = (problem: Problem) =>
-    repairs.some(({ path }) => path.every((segment, index) => problem.path[index] === segment));
+    problem.path.some((_, index) => repairedPaths.has(pathKey(problem.path.slice(0, index + 1))));
   const semantic = checkWorkflow(compileWorkflow(repaired.data)).filter((problem) => !covered(problem));
   return { problems: [...report.problems, ...semantic] };
+}
+
+function pathKey(path: readonly (string | number)[]): string {
+  return JSON.stringify(path);
 }
 
 /**
@@ -67,7 +74,9 @@ function reservedNames(data: unknown): Problem[] {
  * line and col 0, printed as `<builder>: message`.
  */
 export function unplacedDiagnostics(problems: readonly Problem[], file = BUILDER_FILE): Diagnostic[] {
-  return problems.map(({ message, task }) =>
-    task === undefined ? { file, line: 0, col: 0, message } : { file, line: 0, col: 0, task, message },
+  return capDiagnostics(
+    problems.map(({ message, task }) =>
+      task === undefined ? { file, line: 0, col: 0, message } : { file, line: 0, col: 0, task, message },
+    ),
   );
 }

@@ -3,6 +3,7 @@
  * `"tasks.a"` inside a string literal is no reference). These become implicit dependencies.
  */
 import { expressionAst } from "./expressions.js";
+import { simplePath } from "./simple-paths.js";
 import { findTemplates } from "./templates.js";
 
 type Node = Record<string, unknown>;
@@ -37,13 +38,30 @@ export function bracketedTasks(body: string): string[] {
   return [...analyze(body).bracketed].sort();
 }
 
-interface Found {
+/** What an expression body reads (`reads`) and writes as a bracket filter (`bracketed`). */
+export interface Found {
   reads: Set<string>;
   bracketed: Set<string>;
 }
 
+/**
+ * `referencedTasks` and `bracketedTasks` in one walk (unsorted), for validation, which needs both.
+ *
+ * @example
+ * analyzeExpression("tasks.a.output").reads // Set { "a" }
+ */
+export function analyzeExpression(body: string): Found {
+  return analyze(body);
+}
+
 function analyze(body: string): Found {
   const found: Found = { reads: new Set(), bracketed: new Set() };
+  const path = simplePath(body);
+  if (path !== undefined) {
+    // `tasks.NAME...` reads NAME; any other plain path reads no task.
+    if (path[0] === "tasks" && path[1] !== undefined) found.reads.add(path[1]);
+    return found;
+  }
   const ast = expressionAst(body);
   if (ast !== undefined) walk(ast, false, found);
   return found;

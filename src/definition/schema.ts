@@ -8,7 +8,8 @@
  * builds the full sentence with the field, the task and the bad value around it.
  */
 import { z } from "zod";
-import { DURATION_FORMS } from "../shared/durations.js";
+import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "../shared/durations.js";
+import { MAX_NAME_LENGTH } from "./names.js";
 import { BUILTIN_ACTIONS, InputType, TRIGGERS, type BuiltinAction } from "./spec.js";
 
 /** Workflow names: `[a-z0-9_-]+`, so they are safe in file names, URLs and SQL. */
@@ -36,8 +37,18 @@ const duration = (description: string) =>
   z
     .union(
       [
-        z.number(err(DURATION_EXPECTED)).nonnegative(err(DURATION_EXPECTED)),
-        z.string(err(DURATION_EXPECTED)).regex(DURATION_PATTERN, err(DURATION_EXPECTED)),
+        z
+          .number(err(DURATION_EXPECTED))
+          .nonnegative(err(DURATION_EXPECTED))
+          .max(MAX_DURATION_MS, err(DURATION_EXPECTED)),
+        z
+          .string(err(DURATION_EXPECTED))
+          .regex(DURATION_PATTERN, err(DURATION_EXPECTED))
+          // The regex reports malformed text; this reports only the well-formed that is too long.
+          .refine(
+            (text) => !DURATION_PATTERN.test(text) || parseDuration(text) !== undefined,
+            err(DURATION_EXPECTED),
+          ),
       ],
       err(DURATION_EXPECTED),
     )
@@ -51,8 +62,12 @@ const actionSchema = (actions: readonly string[]) =>
     .enum(actions as [string, ...string[]], err(`one of the actions: ${actions.join(", ")}`))
     .describe(`The action that runs the task: ${actions.join(", ")}.`);
 
+const TOO_LONG = `at most ${MAX_NAME_LENGTH} characters`;
+
 const taskName = z
   .string(err("a task name"))
+  // abort: a name too long to store gets that one message, not a pattern mismatch too.
+  .max(MAX_NAME_LENGTH, { error: `a task name of ${TOO_LONG}`, abort: true })
   .regex(TASK_NAME_PATTERN, err("a task name (a letter or _, then letters, digits, _ or -)"));
 
 const AFTER_EXPECTED = "a task name or a list of task names";
@@ -181,6 +196,7 @@ export function makeWorkflowSchema(actions: readonly string[]) {
           .describe("The JSON Schema this document follows (ignored)."),
         name: z
           .string(err('a workflow name like "nightly-etl"'))
+          .max(MAX_NAME_LENGTH, { error: `a workflow name of ${TOO_LONG}`, abort: true })
           .regex(
             WORKFLOW_NAME_PATTERN,
             err('lowercase letters, digits, "_" and "-" only, like "nightly-etl"'),

@@ -3,7 +3,9 @@
  * the fields a schema would have checked, in their compiled form, then the same semantic checks
  * as for files.
  */
+import { MAX_DURATION_MS, parseDuration } from "../shared/durations.js";
 import { DefinitionError, quote, type Problem } from "./diagnostics.js";
+import { MAX_NAME_LENGTH, shortName } from "./names.js";
 import { unplacedDiagnostics } from "./pipeline.js";
 import { TASK_NAME_PATTERN, WORKFLOW_NAME_PATTERN } from "./schema.js";
 import { BUILTIN_ACTIONS, TRIGGERS, type TaskSpec, type WorkflowSpec } from "./spec.js";
@@ -38,11 +40,16 @@ function dependencyProblems(spec: WorkflowSpec): Problem[] {
 }
 
 const ACTIONS: readonly string[] = BUILTIN_ACTIONS;
-const isDuration = (value: unknown) => typeof value === "number" && Number.isFinite(value) && value >= 0;
+const isDuration = (value: unknown) => typeof value === "number" && parseDuration(value) !== undefined;
 
 function shapeProblems(spec: WorkflowSpec): Problem[] {
   const problems: Problem[] = [];
-  if (typeof spec.name !== "string" || !WORKFLOW_NAME_PATTERN.test(spec.name)) {
+  if (typeof spec.name === "string" && spec.name.length > MAX_NAME_LENGTH) {
+    problems.push({
+      path: ["name"],
+      message: `"name" is ${shortName(spec.name)}, expected a workflow name of at most ${MAX_NAME_LENGTH} characters`,
+    });
+  } else if (typeof spec.name !== "string" || !WORKFLOW_NAME_PATTERN.test(spec.name)) {
     problems.push({
       path: ["name"],
       message: `"name" is ${quote(spec.name)}, expected lowercase letters, digits, "_" and "-" only, like "nightly-etl"`,
@@ -51,7 +58,7 @@ function shapeProblems(spec: WorkflowSpec): Problem[] {
   if (spec.timeout !== undefined && !isDuration(spec.timeout)) {
     problems.push({
       path: ["timeout"],
-      message: `"timeout" is ${quote(spec.timeout)}, expected milliseconds >= 0`,
+      message: `"timeout" is ${quote(spec.timeout)}, expected milliseconds from 0 to ${MAX_DURATION_MS} (365 days)`,
     });
   }
   if (spec.tasks === null || typeof spec.tasks !== "object") {
@@ -69,7 +76,13 @@ function taskProblems(name: string, task: TaskSpec): Problem[] {
   const problems: Problem[] = [];
   const report = (field: string, message: string) =>
     problems.push({ path: ["tasks", name, field], task: name, message: `task ${quote(name)}: ${message}` });
-  if (!TASK_NAME_PATTERN.test(name)) {
+  if (name.length > MAX_NAME_LENGTH) {
+    problems.push({
+      path: ["tasks", name],
+      task: name,
+      message: `task name ${shortName(name)} is invalid, expected a task name of at most ${MAX_NAME_LENGTH} characters`,
+    });
+  } else if (!TASK_NAME_PATTERN.test(name)) {
     problems.push({
       path: ["tasks", name],
       task: name,
@@ -89,7 +102,10 @@ function taskProblems(name: string, task: TaskSpec): Problem[] {
     report("after", `"after" and "dependsOn" must be lists of task names`);
   }
   if (task.timeout !== undefined && !isDuration(task.timeout)) {
-    report("timeout", `"timeout" is ${quote(task.timeout)}, expected milliseconds >= 0`);
+    report(
+      "timeout",
+      `"timeout" is ${quote(task.timeout)}, expected milliseconds from 0 to ${MAX_DURATION_MS} (365 days)`,
+    );
   }
   const retry = task.retry;
   if (!Number.isInteger(retry?.attempts) || retry.attempts < 1) {
@@ -97,7 +113,10 @@ function taskProblems(name: string, task: TaskSpec): Problem[] {
   } else if (!(retry.factor >= 1)) {
     report("retry", `"retry.factor" is ${quote(retry.factor)}, expected a number >= 1`);
   } else if (!isDuration(retry.backoff) || !isDuration(retry.maxBackoff)) {
-    report("retry", `"retry.backoff" and "retry.maxBackoff" must be milliseconds >= 0`);
+    report(
+      "retry",
+      `"retry.backoff" and "retry.maxBackoff" must be milliseconds from 0 to ${MAX_DURATION_MS} (365 days)`,
+    );
   } else if (
     retry.interruptions !== undefined &&
     !(Number.isInteger(retry.interruptions) && retry.interruptions >= 0)

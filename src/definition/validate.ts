@@ -7,7 +7,7 @@
 import { Graph } from "../graph/index.js";
 import { quote, type Problem } from "./diagnostics.js";
 import { checkExpressionSyntax } from "./expressions.js";
-import { bracketedTasks, referencedTasks } from "./references.js";
+import { analyzeExpression } from "./references.js";
 import { formatPath } from "./schema-issues.js";
 import type { WorkflowSpec } from "./spec.js";
 import { findTemplates } from "./templates.js";
@@ -34,10 +34,12 @@ export function checkWorkflow(spec: WorkflowSpec): Problem[] {
       });
     }
   }
-  const allKnown = `(known tasks: ${[...names].sort().join(", ") || "none"})`;
+  const sorted = [...names].sort();
+  const allKnown = knownTasks(sorted, undefined);
+  const hints = new HyphenHints(names);
   for (const [name, task] of Object.entries(spec.tasks)) {
-    const others = names.filter((other) => other !== name);
-    const known = `(known tasks: ${others.sort().join(", ") || "none"})`;
+    // A function, not a string: building the list for every task made validation quadratic.
+    const known = () => knownTasks(sorted, name);
     const report = (path: Path, message: string) =>
       problems.push({
         path: ["tasks", name, ...path],
@@ -47,7 +49,7 @@ export function checkWorkflow(spec: WorkflowSpec): Problem[] {
     task.after.forEach((predecessor, index) => {
       if (predecessor === name) report(["after", index], `"after" names the task itself`);
       else if (!Object.hasOwn(spec.tasks, predecessor))
-        report(["after", index], `unknown task ${quote(predecessor)} in "after" ${known}`);
+        report(["after", index], `unknown task ${quote(predecessor)} in "after" ${known()}`);
     });
     if (task.when !== undefined) {
       const split = findTemplates(task.when)[0]?.split;
@@ -66,14 +68,14 @@ export function checkWorkflow(spec: WorkflowSpec): Problem[] {
       [["undo", "with"], task.undo?.with, true],
     ];
     for (const [path, value, selfAllowed] of fields) {
-      const context = selfAllowed ? { self: undefined, known: allKnown } : { self: name, known };
-      checkTemplates(value, path, { tasks: spec.tasks, ...context }, report);
+      const context = selfAllowed ? { self: undefined, known: () => allKnown } : { self: name, known };
+      checkTemplates(value, path, { tasks: spec.tasks, hints, ...context }, report);
     }
   }
   checkTemplates(
     spec.output,
     ["output"],
-    { tasks: spec.tasks, self: undefined, known: allKnown },
+    { tasks: spec.tasks, hints, self: undefined, known: () => allKnown },
     (path, message) => problems.push({ path, message }),
   );
   const cycle = findCycle(spec);
@@ -93,7 +95,8 @@ interface TemplateContext {
   tasks: WorkflowSpec["tasks"];
   /** The task whose fields are checked, which its own expressions may not read; undefined where it may. */
   self: string | undefined;
-  known: string;
+  known: () => string;
+  hints: HyphenHints;
 }
 
 function checkTemplates(
@@ -114,19 +117,20 @@ function checkTemplates(
         report(path, `invalid expression ${quote(part.source)} in ${where}: ${syntax}`);
         continue;
       }
-      for (const name of bracketedTasks(part.body)) {
+      const found = analyzeExpression(part.body);
+      for (const name of [...found.bracketed].sort()) {
         report(
           path,
           `the expression ${quote(part.source)} in ${where} writes tasks[${quote(name)}], which JSONata reads as a filter, not a field: write tasks.\`${name}\``,
         );
       }
-      for (const read of referencedTasks(part.body)) {
+      for (const read of [...found.reads].sort()) {
         if (read === context.self) {
           report(path, `the expression ${quote(part.source)} in ${where} reads the task itself`);
         } else if (!Object.hasOwn(context.tasks, read)) {
           report(
             path,
-            `unknown task ${quote(read)} in the expression ${quote(part.source)} of ${where} ${context.known}${hyphenHint(read, context.tasks)}`,
+            `unknown task ${quote(read)} in the expression ${quote(part.source)} of ${where} ${context.known()}${context.hints.hint(read)}`,
           );
         }
       }
@@ -134,10 +138,50 @@ function checkTemplates(
   }
 }
 
+/** How many task names an "unknown task" message lists: with thousands, the list was the message. */
+export const MAX_LISTED_TASKS = 20;
+
+/**
+ * `(known tasks: a, b, c)` from the sorted names, without `self` (one of them); past `MAX_LISTED_TASKS` names,
+ * the first of them and how many more.
+ */
+function knownTasks(sorted: readonly string[], self: string | undefined): string {
+  const listed: string[] = [];
+  for (const name of sorted) {
+    if (listed.length === MAX_LISTED_TASKS) break;
+    if (name !== self) listed.push(name);
+  }
+  // `self` is always one of the names.
+  const total = sorted.length - (self === undefined ? 0 : 1);
+  const more = total > listed.length ? `, and ${(total - listed.length).toLocaleString("en-US")} more` : "";
+  return `(known tasks: ${listed.join(", ") || "none"}${more})`;
+}
+
 /** JSONata reads `tasks.load-db` as `tasks.load - db`: say how to write such a name. */
-function hyphenHint(read: string, tasks: WorkflowSpec["tasks"]): string {
-  const meant = Object.keys(tasks).find((name) => name.startsWith(`${read}-`));
-  return meant === undefined ? "" : `; a name with "-" is written tasks.\`${meant}\``;
+class HyphenHints {
+  private byHead: Map<string, string> | undefined;
+
+  constructor(private readonly names: readonly string[]) {}
+
+  /** The hint for a read of `read`, or "" when no task name starts with `read-`. */
+  hint(read: string): string {
+    // Built on the first unknown read only: most definitions have none.
+    this.byHead ??= this.index();
+    const meant = this.byHead.get(read);
+    return meant === undefined ? "" : `; a name with "-" is written tasks.\`${meant}\``;
+  }
+
+  /** Every prefix ending before a "-" of a name, to the first name (in source order) that has it. */
+  private index(): Map<string, string> {
+    const byHead = new Map<string, string>();
+    for (const name of this.names) {
+      for (let at = name.indexOf("-"); at > 0; at = name.indexOf("-", at + 1)) {
+        const head = name.slice(0, at);
+        if (!byHead.has(head)) byHead.set(head, name);
+      }
+    }
+    return byHead;
+  }
 }
 
 /**
@@ -154,10 +198,11 @@ function findCycle(spec: WorkflowSpec): string[] | null {
   }
   const cycle = graph.findCycle();
   if (cycle === null) return null;
-  const order = Object.keys(spec.tasks);
+  const order = new Map(Object.keys(spec.tasks).map((name, index) => [name, index]));
   const loop = cycle.slice(0, -1);
+  const position = (node: string) => order.get(node) as number;
   const start = loop.reduce(
-    (best, node, index) => (order.indexOf(node) < order.indexOf(loop[best] as string) ? index : best),
+    (best, node, index) => (position(node) < position(loop[best] as string) ? index : best),
     0,
   );
   const rotated = [...loop.slice(start), ...loop.slice(0, start)];

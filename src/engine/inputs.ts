@@ -1,5 +1,6 @@
 import type { InputSpec, WorkflowSpec } from "../definition/spec.js";
 import { InvalidInputError } from "../shared/errors.js";
+import { jsonDepth, MAX_JSON_DEPTH, tooDeepMessage } from "../shared/json-depth.js";
 
 function typeOf(value: unknown): string {
   if (value === null) return "null";
@@ -20,6 +21,12 @@ function matchesType(spec: InputSpec, value: unknown): boolean {
  * resolveInputs(spec, { count: 5 }) // { count: 5, mode: "full" } when mode defaults to "full"
  */
 export function resolveInputs(spec: WorkflowSpec, input: Record<string, unknown>): Record<string, unknown> {
+  // Copies and expressions recurse over inputs: a deep one overflowed the stack (the API checks bodies too).
+  if (jsonDepth(input) > MAX_JSON_DEPTH) {
+    throw new InvalidInputError(
+      tooDeepMessage(`The input of workflow "${spec.name}"`, `${MAX_JSON_DEPTH} levels`),
+    );
+  }
   const resolved: Record<string, unknown> = {};
   const declared = Object.keys(spec.inputs);
   for (const name of Object.keys(input)) {

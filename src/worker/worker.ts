@@ -10,6 +10,7 @@ import type { Store, TaskRunRecord } from "../engine/store.js";
 import { isStoreUnavailable, type TaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { RunPolicy } from "../actions/run-policy.js";
+import { setLongTimeout, type LongTimeout } from "../shared/long-timeout.js";
 import { AttemptAbort } from "./attempt-abort.js";
 import { pause, StoreOutage } from "./store-outage.js";
 import {
@@ -47,7 +48,7 @@ export interface WorkerOptions {
 interface InFlight {
   run: TaskRunRecord;
   abort: AttemptAbort;
-  timer?: NodeJS.Timeout;
+  timer?: LongTimeout;
   /** The lease was lost: the outcome must not be reported. */
   lost: boolean;
 }
@@ -339,7 +340,7 @@ export class Worker {
     this.inflight.set(key(run), flight);
     if (run.timeout !== null && run.timeout > 0) {
       const timeout = run.timeout;
-      flight.timer = setTimeout(() => flight.abort.abort(new AttemptTimeoutError(timeout)), timeout);
+      flight.timer = setLongTimeout(() => flight.abort.abort(new AttemptTimeoutError(timeout)), timeout);
     }
     void this.execute(flight);
   }
@@ -376,7 +377,7 @@ export class Worker {
         },
       };
     }
-    if (flight.timer) clearTimeout(flight.timer);
+    flight.timer?.clear();
     this.inflight.delete(key(run));
     if (outcome && !flight.lost) this.outcomes.push(outcome);
     this.wake();

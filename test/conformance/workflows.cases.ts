@@ -1,6 +1,7 @@
 /** The registry of workflow definitions: versions by name, the highest one by default. */
 import { describe, expect, it } from "vitest";
 import { Origin } from "../../src/engine/store.js";
+import { MAX_NAME_LENGTH } from "../../src/definition/names.js";
 import { workflowSpec } from "./fixtures.js";
 import type { SuiteContext } from "./store.suite.js";
 
@@ -81,6 +82,23 @@ export function workflowCases(ctx: SuiteContext): void {
         "from-http": "http",
         "from-file": "direct",
       });
+    });
+
+    it("refuses a name too long to index with NAME_TOO_LONG, not a driver error, and keeps working", async () => {
+      // The library hands specs straight to the store: nothing here went through the DSL.
+      const engine = ctx.engine();
+      const longName = "w".repeat(9000);
+      const tooLong = { code: "NAME_TOO_LONG", message: expect.stringContaining("(9,000 characters)") };
+      await expect(engine.registerWorkflow(workflowSpec(longName, { a: {} }))).rejects.toMatchObject(tooLong);
+      await expect(engine.start(workflowSpec(longName, { a: {} }), {})).rejects.toMatchObject(tooLong);
+      const longTask = workflowSpec("long-task", { ["t".repeat(9000)]: {} });
+      await expect(engine.registerWorkflow(longTask)).rejects.toMatchObject(tooLong);
+      await expect(engine.start(longTask, {})).rejects.toMatchObject(tooLong);
+      const longest = workflowSpec("n".repeat(MAX_NAME_LENGTH), { ["t".repeat(MAX_NAME_LENGTH)]: {} });
+      expect(await engine.registerWorkflow(longest)).toMatchObject({ name: longest.name, version: 1 });
+      const { execution } = await engine.start(longest, {});
+      expect((await ctx.store.getExecution(execution.id))?.workflow).toBe(longest.name);
+      expect((await ctx.store.listWorkflows()).map((w) => w.name)).toEqual([longest.name]);
     });
 
     it("answers an unsubscribe function from subscribe", () => {

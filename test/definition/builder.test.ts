@@ -127,7 +127,7 @@ describe("workflow builder", () => {
     expect((error as DefinitionError).message.split("\n")).toEqual([
       '<builder>: duplicate task name "a": each task needs a name of its own',
       '<builder>: "name" is "Bad Name", expected lowercase letters, digits, "_" and "-" only, like "nightly-etl"',
-      '<builder>: "defaults.timeout" is "soon", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d)',
+      '<builder>: "defaults.timeout" is "soon", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
       '<builder>: task "b": unknown task "zz" in the expression "${{ tasks.zz.output }}" of "with.message" (known tasks: a)',
     ]);
     expect((error as DefinitionError).diagnostics[0]).toEqual({

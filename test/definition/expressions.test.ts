@@ -186,3 +186,46 @@ describe("checkExpressionSyntax", () => {
     expect(checkExpressionSyntax("")).toBe("the expression is empty");
   });
 });
+
+describe("the size of what an expression produces", () => {
+  const refused = async (template: string) => {
+    const error = await evaluateTemplate(template, scope).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ExpressionError);
+    return (error as ExpressionError).message;
+  };
+
+  it("refuses $pad past the bound before allocating, naming the expression", async () => {
+    const before = process.memoryUsage().rss;
+    expect(await refused("${{ $pad('x', 5e8) }}")).toBe(
+      `expression "\${{ $pad('x', 5e8) }}" failed: it would produce a string of 500,000,000 characters, more than the 10,000,000 an expression may produce (at character 5)`,
+    );
+    // A 5e8-character string is a gigabyte: none was built.
+    expect(process.memoryUsage().rss - before).toBeLessThan(200_000_000);
+  });
+
+  it("stops a string that doubles at the first step past the bound", async () => {
+    expect(await refused("${{ ($f := function($s) { $f($s & $s) }; $f('x')) }}")).toMatch(
+      /failed: it would produce a string of 16,777,216 characters, more than the 10,000,000/,
+    );
+  });
+
+  it("stops lists past a million items, with $join and the range operator", async () => {
+    expect(await refused("${{ $join([1..2000000].('abc')) }}")).toMatch(
+      /failed: it would produce a list of 2,000,000 items, more than the 1,000,000 an expression may produce/,
+    );
+    expect(await refused("${{ [1..1e7] }}")).toMatch(/a list of 10,000,000 items/);
+    expect(await refused("${{ $join([$pad('', 6000000, 'a'), $pad('', 6000000, 'b')]) }}")).toMatch(
+      /a string of 12,000,000 characters/,
+    );
+  });
+
+  it("keeps $pad and $join as JSONata defines them within the bound", async () => {
+    expect(await evaluateTemplate("${{ $pad('x', 4) }}|${{ $pad('x', -4, 'ab') }}", scope)).toBe("x   |abax");
+    expect(await evaluateTemplate("${{ $pad('👍', 3, '🎉') }}", scope)).toBe("👍🎉🎉");
+    expect(await evaluateTemplate("${{ $join(inputs.tags, '+') }}", scope)).toBe("a+b");
+    expect(await evaluateTemplate("${{ $count([1..1000000]) }}", scope)).toBe(1_000_000);
+  });
+});

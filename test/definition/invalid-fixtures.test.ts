@@ -17,13 +17,13 @@ const DIR = "test/fixtures/invalid";
 /** Expected diagnostics per fixture; each line is prefixed with `test/fixtures/invalid/`. */
 const EXPECTED: Record<string, string[]> = {
   "bad-duration.yaml": [
-    'bad-duration.yaml:3:12: "defaults.timeout" is "30 seconds", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d)',
-    'bad-duration.yaml:8:14: task "wait": "timeout" is -5, expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d)',
+    'bad-duration.yaml:3:12: "defaults.timeout" is "30 seconds", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
+    'bad-duration.yaml:8:14: task "wait": "timeout" is -5, expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
   ],
   "bad-retry.yaml": [
     'bad-retry.yaml:3:22: "defaults.retry.attempts" is 0, expected an integer >= 1',
     'bad-retry.yaml:9:17: task "call": "retry.attempts" is 2.5, expected an integer >= 1',
-    'bad-retry.yaml:10:16: task "call": "retry.backoff" is "soon", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d)',
+    'bad-retry.yaml:10:16: task "call": "retry.backoff" is "soon", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
     'bad-retry.yaml:11:15: task "call": "retry.factor" is 0.5, expected a number >= 1',
     'bad-retry.yaml:12:22: task "call": "retry.interruptions" is -1, expected an integer >= 0',
   ],
@@ -46,6 +46,11 @@ const EXPECTED: Record<string, string[]> = {
   "function-action.yaml": [
     'function-action.yaml:4:13: task "compute": action "function" is only available from the TypeScript builder (a task given a function); expected one of the actions: noop, echo, sleep, fail, shell, http, js, delegate',
   ],
+  "huge-duration.yaml": [
+    'huge-duration.yaml:4:24: "defaults.retry.maxBackoff" is "999999999999d", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
+    'huge-duration.yaml:8:14: task "wait": "timeout" is "999999999999d", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
+    'huge-duration.yaml:9:23: task "wait": "retry.backoff" is 31536000001, expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
+  ],
   "input-default.yaml": [
     'input-default.yaml:3:35: input "count": "default" is "three", expected a number (the input\'s type)',
     'input-default.yaml:4:3: input name "2fast" is invalid, expected an input name (a letter or _, then letters, digits or _)',
@@ -57,7 +62,7 @@ const EXPECTED: Record<string, string[]> = {
     'invalid-name.yaml:1:7: "name" is "Nightly ETL", expected lowercase letters, digits, "_" and "-" only, like "nightly-etl"',
   ],
   "many-errors.yaml": [
-    'many-errors.yaml:6:14: task "fetch": "timeout" is "10 minutes", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d)',
+    'many-errors.yaml:6:14: task "fetch": "timeout" is "10 minutes", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
     'many-errors.yaml:9:20: task "parse": unknown task "fecth" in "after" (known tasks: fetch, store)',
     'many-errors.yaml:13:5: task "store": unknown field "allowfailure" (did you mean "allowFailure"?); expected one of: action, with, after, when, trigger, allowFailure, retry, timeout, undo, description',
     'many-errors.yaml:14:22: task "store": unknown task "pars" in the expression "${{ tasks.pars.output }}" of "with.command" (known tasks: fetch, parse)',

@@ -42,10 +42,10 @@ describe("schema/workflow.schema.json", () => {
     ]);
   });
 
-  it("describes durations as a pattern string or a number", () => {
+  it("describes durations as a pattern string or a number of at most 365 days", () => {
     const schema = workflowJsonSchema() as Schema;
     expect(schema.properties?.timeout?.anyOf).toEqual([
-      { type: "number", minimum: 0 },
+      { type: "number", minimum: 0, maximum: 365 * 86_400_000 },
       { type: "string", pattern: "^\\d+(?:\\.\\d+)?(?:ms|s|m|h|d)$" },
     ]);
   });

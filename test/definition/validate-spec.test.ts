@@ -32,7 +32,17 @@ describe("validateSpec", () => {
       'task "extract": unknown action "shel", expected one of: noop, echo, sleep, fail, shell, http, js, delegate, function',
       'task "extract": "retry.attempts" is 0, expected an integer >= 1',
       'task "double": "trigger" is "sometimes", expected one of all_success, all_done, any_failed',
-      'task "double": "timeout" is -1, expected milliseconds >= 0',
+      'task "double": "timeout" is -1, expected milliseconds from 0 to 31536000000 (365 days)',
+    ]);
+  });
+
+  it("refuses durations past 365 days, which would overflow the stores' timestamps", () => {
+    const spec = clone();
+    spec.timeout = 1e15;
+    spec.tasks.extract!.retry = { ...spec.tasks.extract!.retry, maxBackoff: 366 * 86_400_000 };
+    expect(messages(spec)).toEqual([
+      '"timeout" is 1000000000000000, expected milliseconds from 0 to 31536000000 (365 days)',
+      'task "extract": "retry.backoff" and "retry.maxBackoff" must be milliseconds from 0 to 31536000000 (365 days)',
     ]);
   });
 

@@ -4,6 +4,7 @@
  * previous value of everything it touched, so a thrown error rolls back exactly like a database.
  * Used by tests and by the in-process sync runner (`memory:`); nothing survives the process.
  */
+import { assertNameLengths } from "../../definition/names.js";
 import { systemClock, type Clock } from "../../shared/clock.js";
 import type {
   ClaimRequest,
@@ -256,6 +257,7 @@ export class MemoryStore implements Store {
   private tx(): StoreTx {
     return {
       insertExecution: (execution) => {
+        assertNameLengths(execution.workflow, Object.keys(execution.spec.tasks));
         if (this.executions.has(execution.id)) throw new Error(`execution ${execution.id} already exists`);
         // The spec is shared, never changed: copying a 10,000-task spec per execution is waste.
         this.setExecution({ ...execution, input: structuredClone(execution.input) });
@@ -356,6 +358,7 @@ export class MemoryStore implements Store {
           : versions.find((w) => w.version === version);
       },
       insertWorkflow: (workflow) => {
+        assertNameLengths(workflow.name, Object.keys(workflow.spec.tasks));
         let versions = this.workflows.get(workflow.name);
         if (!versions) {
           versions = [];

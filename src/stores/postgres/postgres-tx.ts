@@ -5,6 +5,7 @@
  * (runs, events, sync-point decrements) are one statement each, whatever their size.
  */
 import type pg from "pg";
+import { assertNameLengths } from "../../definition/names.js";
 import type {
   ClaimRequest,
   ExecutionPatch,
@@ -180,6 +181,7 @@ function createApi(self: PostgresTx, q: Queries, cache: ExecutionCache): StoreTx
   }
   return {
     async insertExecution(execution) {
+      assertNameLengths(execution.workflow, Object.keys(execution.spec.tasks));
       await run(EXECUTION_INSERT, executionValues(execution));
       cache.remember(execution.id, execution.traversal, execution.spec, structuredClone(execution.input));
     },
@@ -282,6 +284,7 @@ function createApi(self: PostgresTx, q: Queries, cache: ExecutionCache): StoreTx
     },
     getWorkflow: (name, version) => q.getWorkflow(name, version),
     async insertWorkflow(workflow) {
+      assertNameLengths(workflow.name, Object.keys(workflow.spec.tasks));
       await run(INSERT_WORKFLOW, [
         workflow.name,
         workflow.version,

@@ -4,6 +4,7 @@
  * SqliteStore opened. Compare-and-set guards are WHERE clauses, so a guard is checked and
  * applied by one statement; run transitions, the hot path, live in run-writes.ts.
  */
+import { assertNameLengths } from "../../definition/names.js";
 import type { ExecutionPatch, StoreTx } from "../../engine/store.js";
 import type { Queries } from "./queries.js";
 import type { RunWrites } from "./run-writes.js";
@@ -44,6 +45,7 @@ export function createSqliteTx(q: Queries, runs: RunWrites, assertOpen: () => vo
   return {
     insertExecution(execution) {
       assertOpen();
+      assertNameLengths(execution.workflow, Object.keys(execution.spec.tasks));
       q.prepare(INSERT_EXECUTION).run(...executionValues(execution));
     },
     getExecution(id) {
@@ -131,6 +133,7 @@ export function createSqliteTx(q: Queries, runs: RunWrites, assertOpen: () => vo
     },
     insertWorkflow(workflow) {
       assertOpen();
+      assertNameLengths(workflow.name, Object.keys(workflow.spec.tasks));
       q.prepare(INSERT_WORKFLOW).run(
         workflow.name,
         workflow.version,
