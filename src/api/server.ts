@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import cors from "@fastify/cors";
 import Fastify, { type FastifyInstance } from "fastify";
 import { compileActionPolicy } from "../actions/action-policy.js";
+import { MAX_NAME_LENGTH } from "../definition/names.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Logger } from "../shared/logger.js";
 import { assertSafeBinding, bearerAuth, hostCheck } from "./auth.js";
@@ -83,6 +84,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     genReqId: () => randomUUID(),
     exposeHeadRoutes: false,
+    // Names may be MAX_NAME_LENGTH long; Fastify's default (100) answered 414 for longer ones.
+    maxParamLength: MAX_NAME_LENGTH,
     ...timeoutOptions(options.timeouts),
     clientErrorHandler,
     frameworkErrors,

@@ -83,7 +83,8 @@ export class Worker {
 
   start(): void {
     if (this.loop) return;
-    const beat = Math.max(50, Math.floor(this.options.engine.leaseMs / 3));
+    // At most an hour apart: a lease of months would otherwise overflow Node's interval (2^31-1 ms).
+    const beat = Math.min(3_600_000, Math.max(50, Math.floor(this.options.engine.leaseMs / 3)));
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), beat);
     this.heartbeatTimer.unref();
     // drive() handles every error of an iteration itself; this only reports a bug in it.

@@ -83,5 +83,8 @@ describe("POST /v1/workflows past the bounds", () => {
     expect(read.status).toBeLessThan(500);
     const longest = await post(base, "/v1/workflows", definition(1, false, "a".repeat(MAX_NAME_LENGTH)));
     expect(longest.status).toBe(201);
+    // What can be registered can be read back by path (Fastify's own limit was 100 characters).
+    const readBack = await fetch(`${base}/v1/workflows/${"a".repeat(MAX_NAME_LENGTH)}`);
+    expect(readBack.status).toBe(200);
   });
 });
