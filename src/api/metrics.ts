@@ -114,6 +114,8 @@ export class ProcessMetrics {
   }
 }
 
+const READY_RUNS = "weft_ready_runs";
+
 /** What the server's metrics read from the store at each scrape. */
 export type CountingStore = Pick<Store, "countExecutions" | "countReady" | "clock">;
 
@@ -135,7 +137,7 @@ export class ApiMetrics extends ProcessMetrics {
     registers: [this.registry],
   });
   private readonly ready = new Gauge({
-    name: "weft_ready_runs",
+    name: READY_RUNS,
     help: "Ready-queue depth: task runs claimable now, in the store.",
     registers: [this.registry],
   });
@@ -162,11 +164,13 @@ export class ApiMetrics extends ProcessMetrics {
       ]);
       for (const [status, count] of Object.entries(counts)) this.byStatus.set({ status }, count);
       this.ready.set(ready);
+      if (!this.registry.getSingleMetric(READY_RUNS)) this.registry.registerMetric(this.ready);
       this.up.set(1);
     } catch (error) {
       if (!isStoreUnavailable(error)) throw error;
       this.byStatus.reset();
-      this.ready.reset();
+      // A gauge without labels always shows a value (0 after a reset): out of the registry instead.
+      this.registry.removeSingleMetric(READY_RUNS);
       this.up.set(0);
     }
   }
