@@ -5,6 +5,7 @@
  * passes `promtool check metrics` (Prometheus's own linter).
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine.js";
 import type { Store } from "../../src/engine/store.js";
@@ -142,5 +143,21 @@ describe("metrics of a cluster (real processes, PostgreSQL)", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--metrics-port must be a whole number from 0 to 65535, got "99999".');
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("refuses a --metrics-port in use, naming it, without a stack trace", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const result = await runWeft(["worker", "--store", "memory:", "--metrics-port", String(port)], {
+        cwd: process.cwd(),
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`--metrics-port: cannot listen on 127.0.0.1:${port} (EADDRINUSE).`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
