@@ -39,7 +39,7 @@ if [[ ! -f $ADDON/build/Release/better_sqlite3.node ]]; then
   echo "test-node22: compiling better-sqlite3 $SQLITE_VERSION for Node $VERSION (once)" >&2
   NODE_GYP=$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js
   rm -rf "$ADDON.tmp" && cp -a node_modules/better-sqlite3 "$ADDON.tmp"
-  (cd "$ADDON.tmp" && "$NODE22" "$NODE_GYP" rebuild --release --nodedir="$NODE_DIR" -j "$(nproc)" >/dev/null)
+  (cd "$ADDON.tmp" && "$NODE22" "$NODE_GYP" rebuild --release --nodedir="$NODE_DIR" -j "$(nproc)" --loglevel=error >/dev/null)
   rm -rf "$ADDON" && mv "$ADDON.tmp" "$ADDON"
 fi
 
