@@ -10,7 +10,8 @@ export { assertSafeBinding, hostCheck, isLoopbackHost, type Access } from "./aut
 export { ApiError, errorAnswer, type ErrorBody } from "./errors.js";
 export { EventHub, type EventListener } from "./event-hub.js";
 export { DEFAULT_TIMEOUTS, type ServerTimeouts } from "./limits.js";
-export { ApiMetrics } from "./metrics.js";
+export { ApiMetrics, ProcessMetrics, WorkerMetrics } from "./metrics.js";
+export { serveMetrics, type MetricsEndpoint } from "./metrics-endpoint.js";
 export { openApiDocument, openApiPath } from "./openapi.js";
 export type { RouteDoc } from "./route.js";
 export { serve, type RunningServer, type ServeOptions } from "./serve.js";

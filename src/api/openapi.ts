@@ -14,11 +14,15 @@ import {
   workflowSummary,
 } from "./responses.js";
 import type { RouteDoc } from "./route.js";
+import { queryIntegers } from "./schemas.js";
 
 type Json = Record<string, unknown>;
 type Registry = ReturnType<typeof z.registry<{ id: string }>>;
 
-const version = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+const { version, license } = createRequire(import.meta.url)("../../package.json") as {
+  version: string;
+  license: string;
+};
 
 /** Schemas referenced from several places, under stable component names. */
 const SHARED: readonly [z.ZodType, string][] = [
@@ -62,9 +66,17 @@ class Components {
   }
 }
 
+/** Query integers are text on the wire, integers to clients: declared as what clients send. */
+function integerParameters(ctx: { zodSchema: unknown; jsonSchema: Json }): void {
+  const range = queryIntegers.get(ctx.zodSchema as z.ZodType);
+  if (!range) return;
+  for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
+  Object.assign(ctx.jsonSchema, { type: "integer", ...range });
+}
+
 function parameters(object: z.ZodObject | undefined, location: "path" | "query"): Json[] {
   if (!object) return [];
-  const schema = z.toJSONSchema(object, { io: "input" }) as {
+  const schema = z.toJSONSchema(object, { io: "input", override: integerParameters }) as {
     properties?: Record<string, Json>;
     required?: string[];
   };
@@ -84,6 +96,9 @@ function operation(route: RouteDoc, components: Components): Json {
   };
   if (route.params || route.query || route.body)
     errors[400] = "Invalid request: the message names the field.";
+  // The Host check answers every route of a server without a token (see auth.ts).
+  errors[421] =
+    "The server has no API token and the request's Host is neither a loopback name nor the public URL's host.";
   if (route.access === "management")
     errors[401] = "The server has an API token and the request did not send it.";
   if (route.body) {
@@ -164,8 +179,14 @@ export function openApiDocument(routes: readonly RouteDoc[], options: { publicUr
       description:
         "Start, watch and finish executions of Weft workflows. Management endpoints need " +
         "'Authorization: Bearer TOKEN' when the server has a token; callbacks authenticate by their own token.",
+      license: { name: license, identifier: license },
     },
-    ...(options.publicUrl ? { servers: [{ url: options.publicUrl }] } : {}),
+    // Without a public URL, "/" resolves against where the document was fetched from: this server.
+    servers: [
+      options.publicUrl
+        ? { url: options.publicUrl }
+        : { url: "/", description: "The server this document was fetched from." },
+    ],
     tags: [
       { name: "workflows", description: "Registered workflow definitions." },
       { name: "executions", description: "Runs of workflows: start, list, inspect, watch, cancel, retry." },

@@ -13,9 +13,15 @@ import { ApiError } from "./errors.js";
 
 const STATUSES = Object.values(ExecutionStatus) as [ExecutionStatus, ...ExecutionStatus[]];
 
+/**
+ * Query-string integers and their range: the OpenAPI document declares them `type: integer`
+ * (their zod input is the query string's text, which a generated client must not ask for).
+ */
+export const queryIntegers = z.registry<{ minimum: number; maximum: number }>();
+
 /** A query-string integer: digits only, then range-checked. */
-const queryInt = (min: number, max: number, what: string) =>
-  z
+const queryInt = (min: number, max: number, what: string) => {
+  const schema = z
     .string()
     .regex(/^\d{1,15}$/, { error: `expected ${what}` })
     .transform(Number)
@@ -26,6 +32,9 @@ const queryInt = (min: number, max: number, what: string) =>
         .min(min, { error: `expected ${what}` })
         .max(max, { error: `expected ${what}` }),
     );
+  queryIntegers.add(schema, { minimum: min, maximum: max });
+  return schema;
+};
 
 /** Longest id, name or token a path may carry: longer ones are no one's, and would only fill logs. */
 const MAX_ID = 200;

@@ -91,7 +91,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     frameworkErrors,
   });
   const events = options.events ?? new EventHub();
-  const metrics = new ApiMetrics();
+  const metrics = new ApiMetrics(options.runtime.store);
   const unsubscribe = events.subscribe((batch) => metrics.observe(batch));
   const ctx: ApiContext = {
     runtime: options.runtime,

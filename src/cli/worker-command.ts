@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { compileRunPolicy } from "../actions/run-policy.js";
+import type { MetricsEndpoint } from "../api/metrics-endpoint.js";
+import type { WorkerMetrics } from "../api/metrics.js";
 import type { ExecutionEvent } from "../engine/store.js";
 import { createRuntime, ownerName } from "../runtime/runtime.js";
 import { parseDuration } from "../shared/durations.js";
@@ -28,6 +30,32 @@ function logEvents(io: CliIO, events: readonly ExecutionEvent[]): void {
   }
 }
 
+/** `--metrics-port`: a TCP port, checked before the store is opened. */
+function parseMetricsPort(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^\d+$/.test(text.trim()) || port > 65_535)
+    throw new InvalidInputError(`--metrics-port must be a whole number from 0 to 65535, got "${text}".`);
+  return port;
+}
+
+/** Starts the metrics endpoint; a port or host it cannot bind is the user's error (exit 2). */
+async function listenForMetrics(
+  metrics: WorkerMetrics,
+  host: string,
+  port: number,
+  runtime: { close(): Promise<void> },
+): Promise<MetricsEndpoint> {
+  const { serveMetrics } = await import("../api/metrics-endpoint.js");
+  try {
+    return await serveMetrics(metrics, host, port);
+  } catch (error) {
+    await runtime.close();
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new InvalidInputError(`--metrics-port: cannot listen on ${host}:${port} (${code}).`);
+  }
+}
+
 export function registerWorker(program: Command, io: CliIO): void {
   withStoreOption(
     program
@@ -49,6 +77,11 @@ export function registerWorker(program: Command, io: CliIO): void {
         "--allow-hosts <list>",
         "hosts, addresses and ranges http tasks may reach, * for any (default: $WEFT_ALLOW_HOSTS, else all but link-local and metadata)",
       )
+      .option(
+        "--metrics-port <port>",
+        "serve this worker's Prometheus metrics on GET /metrics at this port (0: any free port)",
+      )
+      .option("--metrics-host <host>", "interface the metrics endpoint binds", "127.0.0.1")
       .option("--quiet", "do not log task ends"),
   ).action(
     async (options: {
@@ -60,6 +93,8 @@ export function registerWorker(program: Command, io: CliIO): void {
       quiet?: boolean;
       allowActions?: string;
       allowHosts?: string;
+      metricsPort?: string;
+      metricsHost: string;
     }) => {
       const allowActions = [options.allowActions ?? io.env.WEFT_ALLOW_ACTIONS ?? ""];
       const allowHosts = [options.allowHosts ?? io.env.WEFT_ALLOW_HOSTS ?? ""];
@@ -72,6 +107,10 @@ export function registerWorker(program: Command, io: CliIO): void {
         throw new InvalidInputError(`--lease must be a duration of at least 100ms, got "${options.lease}".`);
       const concurrency = parseConcurrency(options.concurrency) ?? 8;
       const url = storeUrl(options, io);
+      const metricsPort = parseMetricsPort(options.metricsPort);
+      // Loaded only when asked for: prom-client is not needed by a worker without metrics.
+      const metrics =
+        metricsPort === undefined ? undefined : new (await import("../api/metrics.js")).WorkerMetrics();
       // A worker started before its database (or during a restart) waits for it.
       const opening = new StoreOutage(stderrLogger(io), "weft worker");
       const runtime = await opening.retry(() =>
@@ -82,9 +121,15 @@ export function registerWorker(program: Command, io: CliIO): void {
           logger: stderrLogger(io),
           allowActions,
           allowHosts,
-          onEvents: options.quiet ? undefined : (events) => logEvents(io, events),
+          onEvents: (events) => {
+            metrics?.observe(events);
+            if (!options.quiet) logEvents(io, events);
+          },
         }),
       );
+      // Before the worker claims anything: a port in use stops the process with nothing taken.
+      const endpoint =
+        metrics && (await listenForMetrics(metrics, options.metricsHost, metricsPort!, runtime));
       const name = ownerName("worker");
       const worker = runtime.startWorker({
         concurrency,
@@ -92,6 +137,10 @@ export function registerWorker(program: Command, io: CliIO): void {
         name,
       });
       io.stderr(`worker ${name} started: ${concurrency} slot(s) on ${url.replace(/\/\/[^@/]*@/, "//")}\n`);
+      if (metrics && endpoint) {
+        metrics.watch(worker);
+        io.stderr(`worker ${name} metrics on ${endpoint.url}\n`);
+      }
       await new Promise<void>((done) => {
         const stop = (signal: string) => {
           process.off("SIGTERM", onTerm);
@@ -99,6 +148,7 @@ export function registerWorker(program: Command, io: CliIO): void {
           io.stderr(`worker ${name}: ${signal}, finishing running tasks (grace ${options.grace})\n`);
           void worker
             .stop(graceMs)
+            .then(() => endpoint?.close())
             .then(() => runtime.close())
             .then(() => {
               io.stderr(`worker ${name} stopped\n`);

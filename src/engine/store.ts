@@ -208,6 +208,9 @@ export interface ClaimRequest {
   executionId?: string;
 }
 
+/** Executions by status, every status present. */
+export type ExecutionCounts = Record<ExecutionStatus, number>;
+
 export interface ExecutionFilter {
   status?: ExecutionStatus;
   workflow?: string;
@@ -305,6 +308,16 @@ export interface Store {
   nextRunAfter(executionId?: string): Promise<number | null>;
   /** The highest version of every registered workflow, by name. */
   listWorkflows(): Promise<WorkflowRecord[]>;
+  /**
+   * How many executions are in each status now, every status present (zero when none): one
+   * grouped count over the status index, cheap enough to answer every metrics scrape.
+   */
+  countExecutions(): Promise<ExecutionCounts>;
+  /**
+   * The ready-queue depth: ready or retrying runs whose runAfter is at or before `now` (what a
+   * claim at `now` could take), counted over the claim index.
+   */
+  countReady(now: number): Promise<number>;
   /**
    * Calls `listener` when another process may have made runs ready (stores with
    * `capabilities.notifications`); answers the function that unsubscribes. Others never call it.

@@ -26,6 +26,7 @@ export interface OutageBackoff {
 export class StoreOutage {
   private since: number | null = null;
   private failures = 0;
+  private started = 0;
   private readonly initialMs: number;
   private readonly maxMs: number;
 
@@ -45,6 +46,11 @@ export class StoreOutage {
     return this.since !== null;
   }
 
+  /** How many outages began since this process started (for `weft_store_outages_total`). */
+  get outages(): number {
+    return this.started;
+  }
+
   /** When the outage began (epoch ms), or null. */
   get downSince(): number | null {
     return this.since;
@@ -54,6 +60,7 @@ export class StoreOutage {
   failed(error: StoreUnavailableError): number {
     if (this.since === null) {
       this.since = Date.now();
+      this.started += 1;
       this.logger.warn(
         `${this.who}: ${error.message} Retrying with backoff up to ${this.maxMs / 1000} s; ` +
           "nothing is lost meanwhile (since " +

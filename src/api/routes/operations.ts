@@ -63,8 +63,10 @@ export function operationRoutes(app: FastifyInstance, ctx: ApiContext): void {
       operationId: "metrics",
       summary: "Metrics in the Prometheus text format",
       description:
-        "weft_executions_total{status}, weft_task_duration_seconds{kind,outcome}, weft_leases_reaped_total: " +
-        "counted from the events this process's engine committed.",
+        "From the store at each scrape (every process's work): weft_executions{status}, weft_ready_runs, " +
+        "weft_store_up. Counted from the events this process's engine committed: weft_executions_total{status}, " +
+        "weft_task_attempts_total{kind,outcome}, weft_task_duration_seconds{kind,outcome}, weft_leases_reaped_total " +
+        "(workers serve theirs with `weft worker --metrics-port`).",
       tag: "operations",
       access: "management",
       responses: {

@@ -21,7 +21,9 @@ import type {
   SyncPointDelta,
   TaskRunRecord,
   WorkflowRecord,
+  ExecutionCounts,
 } from "../../engine/store.js";
+import { zeroCounts } from "../execution-counts.js";
 import { copyRun, matches, sumDeltas } from "./run-records.js";
 
 export { matches } from "./run-records.js";
@@ -128,6 +130,18 @@ export class MemoryStore implements Store {
       if (next === null || run.runAfter < next) next = run.runAfter;
     }
     return next;
+  }
+
+  async countExecutions(): Promise<ExecutionCounts> {
+    const counts = zeroCounts();
+    for (const execution of this.executions.values()) counts[execution.status] += 1;
+    return counts;
+  }
+
+  async countReady(now: number): Promise<number> {
+    let ready = 0;
+    for (const slot of this.claimable) if (this.slots[slot]!.runAfter <= now) ready += 1;
+    return ready;
   }
 
   async listWorkflows(): Promise<WorkflowRecord[]> {

@@ -18,6 +18,7 @@ import type {
   StoreTx,
   TaskRunRecord,
   WorkflowRecord,
+  ExecutionCounts,
 } from "../../engine/store.js";
 import { WeftError } from "../../shared/errors.js";
 import { ExecutionCache } from "../execution-cache.js";
@@ -246,6 +247,14 @@ export class PostgresStore implements Store {
 
   async nextRunAfter(executionId?: string): Promise<number | null> {
     return this.read(() => this.reader.nextRunAfter(executionId));
+  }
+
+  async countExecutions(): Promise<ExecutionCounts> {
+    return this.read(() => this.reader.countExecutions());
+  }
+
+  async countReady(now: number): Promise<number> {
+    return this.read(() => this.reader.countReady(now));
   }
 
   async listWorkflows(): Promise<WorkflowRecord[]> {

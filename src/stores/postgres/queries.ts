@@ -11,7 +11,9 @@ import type {
   ExecutionRecord,
   TaskRunRecord,
   WorkflowRecord,
+  ExecutionCounts,
 } from "../../engine/store.js";
+import { zeroCounts } from "../execution-counts.js";
 import type { ExecutionCache } from "../execution-cache.js";
 import {
   EVENT_COLUMNS,
@@ -77,6 +79,10 @@ const EVENTS = `SELECT ${EVENT_COLUMNS} FROM events WHERE execution_id = $1 AND 
 const NEXT_RUN_AFTER = "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying')";
 const NEXT_RUN_AFTER_OF =
   "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying') AND execution_id = $1";
+// Both counts read only an index: executions_by_status, and the partial task_runs_claimable.
+const COUNT_EXECUTIONS = "SELECT status, count(*)::float8 AS n FROM executions GROUP BY status";
+const COUNT_READY =
+  "SELECT count(*)::float8 AS n FROM task_runs WHERE status IN ('ready', 'retrying') AND run_after <= $1";
 const WORKFLOW = `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE name = $1 AND version = $2`;
 const LATEST_WORKFLOW = `SELECT ${WORKFLOW_COLUMNS} FROM workflows WHERE name = $1 ORDER BY version DESC LIMIT 1`;
 const LATEST_WORKFLOWS = `SELECT DISTINCT ON (name) ${WORKFLOW_COLUMNS} FROM workflows ORDER BY name, version DESC`;
@@ -187,6 +193,20 @@ export class Queries {
         ? await this.rows<{ next: number | null }>(NEXT_RUN_AFTER)
         : await this.rows<{ next: number | null }>(NEXT_RUN_AFTER_OF, [executionId]);
     return row?.next ?? null;
+  }
+
+  /** Executions by status, every status present. */
+  async countExecutions(): Promise<ExecutionCounts> {
+    const counts = zeroCounts();
+    for (const row of await this.rows<{ status: keyof ExecutionCounts; n: number }>(COUNT_EXECUTIONS))
+      counts[row.status] = row.n;
+    return counts;
+  }
+
+  /** Ready or retrying runs due by `now`. */
+  async countReady(now: number): Promise<number> {
+    const [row] = await this.rows<{ n: number }>(COUNT_READY, [now]);
+    return row?.n ?? 0;
   }
 
   async getWorkflow(name: string, version?: number): Promise<WorkflowRecord | undefined> {

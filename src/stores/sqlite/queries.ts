@@ -10,7 +10,9 @@ import type {
   ExecutionRecord,
   TaskRunRecord,
   WorkflowRecord,
+  ExecutionCounts,
 } from "../../engine/store.js";
+import { zeroCounts } from "../execution-counts.js";
 import type { WorkflowSpec } from "../../definition/spec.js";
 import type { ExecutionCache } from "../execution-cache.js";
 import {
@@ -39,6 +41,10 @@ const EVENTS = "SELECT * FROM events WHERE execution_id = ? AND id > ? ORDER BY 
 const NEXT_RUN_AFTER = "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying')";
 const NEXT_RUN_AFTER_OF =
   "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying') AND execution_id = ?";
+// Both counts read only an index: executions_by_status, and the partial task_runs_claimable.
+const COUNT_EXECUTIONS = "SELECT status, count(*) AS n FROM executions GROUP BY status";
+const COUNT_READY =
+  "SELECT count(*) AS n FROM task_runs WHERE status IN ('ready', 'retrying') AND run_after <= ?";
 const WORKFLOW = "SELECT * FROM workflows WHERE name = ? AND version = ?";
 const LATEST_WORKFLOW = "SELECT * FROM workflows WHERE name = ? ORDER BY version DESC LIMIT 1";
 // SQLite takes the bare columns of a max() aggregate from the row holding the maximum.
@@ -180,6 +186,19 @@ export class Queries {
         : this.prepare(NEXT_RUN_AFTER_OF).get(executionId)
     ) as { next: number | null };
     return row.next;
+  }
+
+  /** Executions by status, every status present. */
+  countExecutions(): ExecutionCounts {
+    const counts = zeroCounts();
+    for (const row of this.prepare(COUNT_EXECUTIONS).all() as { status: keyof ExecutionCounts; n: number }[])
+      counts[row.status] = row.n;
+    return counts;
+  }
+
+  /** Ready or retrying runs due by `now`. */
+  countReady(now: number): number {
+    return (this.prepare(COUNT_READY).get(now) as { n: number }).n;
   }
 
   /** One version of a workflow, or its highest version when `version` is omitted. */
