@@ -12,6 +12,7 @@ import type { Engine, EngineOptions } from "../../src/engine/engine.js";
 import type { Store } from "../../src/engine/store.js";
 import { batchCases } from "./batches.cases.js";
 import { claimCases } from "./claims.cases.js";
+import { codeCases } from "./code.cases.js";
 import { delegateCases } from "./delegates.cases.js";
 import { endToEndCases } from "./end-to-end.cases.js";
 import { engineOn, FakeClock } from "./fixtures.js";
@@ -87,6 +88,7 @@ export function storeConformanceSuite(
 
     recordCases(ctx);
     claimCases(ctx);
+    codeCases(ctx);
     syncPointCases(ctx);
     batchCases(ctx);
     raceCases(ctx);

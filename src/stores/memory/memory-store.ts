@@ -159,7 +159,10 @@ export class MemoryStore implements Store {
     return runs;
   }
 
-  /** Scans the claim queue from its head; runs not yet due, or of other executions, go to its end. */
+  /**
+   * Scans the claim queue from its head; runs not yet due, of other executions, or needing code
+   * the claimer lacks go to its end.
+   */
   private takeClaimable(request: ClaimRequest): TaskRunRecord[] {
     const taken: TaskRunRecord[] = [];
     const seen = new Set<number>();
@@ -170,7 +173,11 @@ export class MemoryStore implements Store {
       if (!this.claimable.has(slot) || seen.has(slot)) continue;
       seen.add(slot);
       const run = this.slots[slot]!;
-      if (run.runAfter > request.now || (request.executionId && run.executionId !== request.executionId))
+      if (
+        run.runAfter > request.now ||
+        (request.executionId && run.executionId !== request.executionId) ||
+        (run.code !== null && !(request.codes ?? []).includes(run.code))
+      )
         later.push(slot);
       else taken.push(run);
     }

@@ -43,7 +43,7 @@ const WORKFLOW = "SELECT * FROM workflows WHERE name = ? AND version = ?";
 const LATEST_WORKFLOW = "SELECT * FROM workflows WHERE name = ? ORDER BY version DESC LIMIT 1";
 // SQLite takes the bare columns of a max() aggregate from the row holding the maximum.
 const LATEST_WORKFLOWS =
-  "SELECT name, max(version) AS version, spec, origin, created_at FROM workflows GROUP BY name ORDER BY name";
+  "SELECT name, max(version) AS version, spec, origin, code, created_at FROM workflows GROUP BY name ORDER BY name";
 
 /** How a statement answers rows: objects, arrays (raw) or first values (pluck). */
 export type RowMode = "object" | "raw" | "pluck";
