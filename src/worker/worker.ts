@@ -29,6 +29,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Only this execution's runs (the sync runner). */
   executionId?: string;
+  /** Code ids of the builder functions `loadWorkflow` supplies: only their function runs are claimed. */
+  codes?: readonly string[];
   /** The workflow behind an execution: its spec, input, builder functions and base directory. */
   loadWorkflow: (executionId: string) => Promise<LoadedWorkflow>;
   logger: Logger;
@@ -129,7 +131,12 @@ export class Worker {
       const free = this.stopping ? 0 : this.concurrency - this.inflight.size;
       const claim: ClaimOptions | undefined =
         free > 0
-          ? { owner: this.options.owner, limit: free, executionId: this.options.executionId }
+          ? {
+              owner: this.options.owner,
+              limit: free,
+              executionId: this.options.executionId,
+              codes: this.options.codes,
+            }
           : undefined;
       try {
         if (outcomes.length > 0 || (claim && claimable)) {
