@@ -49,7 +49,7 @@ function isCodeWorkflow(value: unknown): value is CodeWorkflow {
   return typeof candidate.name === "string" && candidate.functions instanceof Map && "spec" in candidate;
 }
 
-/** The builder workflows among a module's exports, each once, in export order. */
+/** The builder workflows among a module's exports, each once, in export-name order (a namespace's). */
 function collect(namespace: Record<string, unknown>): ExportedWorkflow[] {
   const found: ExportedWorkflow[] = [];
   const seen = new Set<unknown>();
