@@ -79,7 +79,9 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
     const path = resolve(io.cwd, file);
     const isModule = isModuleFile(path);
     if (options.export !== undefined && !isModule)
-      throw new InvalidInputError(`--export picks a workflow of a .js/.mjs module, but "${file}" is not one.`);
+      throw new InvalidInputError(
+        `--export picks a workflow of a .js/.mjs module, but "${file}" is not one.`,
+      );
     const workflow: Runnable = isModule
       ? await loadModuleWorkflow(path, options.export)
       : await loadWorkflowFile(path);

@@ -91,7 +91,9 @@ export function registerStart(program: Command, io: CliIO): void {
     const looksLikeFile = existsSync(path) || /\.(ya?ml|json)$/.test(target);
     const isModule = looksLikeFile && isModuleFile(path);
     if (options.export !== undefined && !isModule)
-      throw new InvalidInputError(`--export picks a workflow of a .js/.mjs module, but "${target}" is not one.`);
+      throw new InvalidInputError(
+        `--export picks a workflow of a .js/.mjs module, but "${target}" is not one.`,
+      );
     const server = serverTarget(options, io);
     if (server && isModule)
       throw new InvalidInputError(

@@ -34,7 +34,9 @@ function logLoaded(io: CliIO, dir: string, loaded: WorkflowsDir): void {
   for (const { file, exportName, workflow } of loaded.workflows)
     io.stderr(`worker: runs the functions of ${workflow.name} (${file}, export ${exportName})\n`);
   if (loaded.definitions.length > 0)
-    io.stderr(`worker: ${loaded.definitions.length} YAML/JSON workflow(s) in ${dir} (any worker runs those)\n`);
+    io.stderr(
+      `worker: ${loaded.definitions.length} YAML/JSON workflow(s) in ${dir} (any worker runs those)\n`,
+    );
   for (const { file, reason } of loaded.skipped) io.stderr(`worker: skipped ${file}: ${reason}\n`);
 }
 

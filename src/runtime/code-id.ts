@@ -30,7 +30,10 @@ const CODE_ID_LENGTH = 16;
  * @example
  * codeId("etl", new Map([["parse", (d) => d]])) // "3f1c9a0b2d4e5f60"
  */
-export function codeId(workflow: string, functions: ReadonlyMap<string, TaskFunction> | undefined): string | null {
+export function codeId(
+  workflow: string,
+  functions: ReadonlyMap<string, TaskFunction> | undefined,
+): string | null {
   if (functions === undefined || functions.size === 0) return null;
   const entries = [...functions].map(([task, fn]) => [task, fn.toString()]);
   entries.sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));

@@ -85,7 +85,11 @@ export interface Runtime {
    * Registers the workflow (with its code id) and starts an execution without running it here:
    * workers run it, a function task only on a worker given the same workflow (`startWorker({ workflows })`).
    */
-  start(workflow: Runnable, input?: Record<string, unknown>, options?: StartOptions): Promise<ExecutionRecord>;
+  start(
+    workflow: Runnable,
+    input?: Record<string, unknown>,
+    options?: StartOptions,
+  ): Promise<ExecutionRecord>;
   /**
    * Finishes an execution whose process died: reclaims its expired leases and runs the rest.
    * An execution of a builder workflow needs its `functions`, the same ones it was started with.
@@ -251,8 +255,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       const baseDir = resumeOptions.baseDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
       const code = codeId(execution.workflow, resumeOptions.functions);
       // Other functions than it started with would run another version's bodies: refuse.
-      if (execution.code !== null && code !== execution.code)
-        throw new CodeMismatchError(execution, code);
+      if (execution.code !== null && code !== execution.code) throw new CodeMismatchError(execution, code);
       return drive(executionId, resumeOptions.functions, code, baseDir);
     },
     startWorker(workerOptions = {}) {
@@ -278,7 +281,13 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
           // The worker's --workflows dir wins; else where `weft start` found the file; else cwd.
           const baseDir = workerOptions.workflowsDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
           const functions = execution.code === null ? undefined : byCode.get(execution.code);
-          return { spec: execution.spec, input: execution.input, functions, baseDir, origin: execution.origin };
+          return {
+            spec: execution.spec,
+            input: execution.input,
+            functions,
+            baseDir,
+            origin: execution.origin,
+          };
         },
       });
       const unsubscribe = store.subscribe(() => worker.wake());
