@@ -318,8 +318,11 @@ export interface Store {
   /** Some runs of one execution, by seq (a worker reading its task's predecessors' results). */
   getRuns(executionId: string, seqs: readonly number[]): Promise<TaskRunRecord[]>;
   listEvents(executionId: string, afterId?: number): Promise<ExecutionEvent[]>;
-  /** The earliest runAfter among ready or retrying runs (of one execution when given), for a runner's timer. */
-  nextRunAfter(executionId?: string): Promise<number | null>;
+  /**
+   * The earliest runAfter among ready or retrying runs (of one execution when given) that a
+   * claimer with `codes` could claim (see `ClaimRequest.codes`), for a runner's timer.
+   */
+  nextRunAfter(executionId?: string, codes?: readonly string[]): Promise<number | null>;
   /** The highest version of every registered workflow, by name. */
   listWorkflows(): Promise<WorkflowRecord[]>;
   /**

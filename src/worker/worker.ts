@@ -294,7 +294,8 @@ export class Worker {
     let delay = Math.min(this.options.pollMs ?? 250, reapEvery);
     // With every slot busy only our own runs can wake us: no need to look at the store.
     if (this.inflight.size < this.concurrency) {
-      const next = await this.options.store.nextRunAfter(this.options.executionId);
+      // Only runs it may claim: one that needs code it lacks would have it poll without pause.
+      const next = await this.options.store.nextRunAfter(this.options.executionId, this.options.codes);
       // runAfter is in the store's time, which this host's clock may not agree with.
       if (next !== null) delay = Math.max(0, Math.min(delay, next - this.options.engine.clock.now()));
     }

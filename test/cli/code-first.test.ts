@@ -3,7 +3,7 @@
  * `weft start` take a module exporting builder workflows, and a module that is not one (or has
  * several, or cannot be imported) is refused with a message naming the file and what it found.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -91,7 +91,6 @@ describe("weft run/start with a module", () => {
 
   it("starts a module's workflow that only a worker loading the module runs; status says what it waits for", async () => {
     const flows = join(dir, "flows");
-    const { mkdirSync } = await import("node:fs");
     mkdirSync(flows);
     writeFileSync(
       join(flows, "one.mjs"),

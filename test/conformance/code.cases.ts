@@ -42,6 +42,16 @@ export function codeCases(ctx: SuiteContext): void {
       expect(next.map((run) => run.task)).toEqual(["last"]);
     });
 
+    it("answers nextRunAfter only for runs the caller could claim (an idle worker must not spin)", async () => {
+      const engine = ctx.engine();
+      const spec = workflowSpec("only-fn", { fn: { action: "function" } });
+      const { execution } = await engine.start(spec, {}, { code: "c" });
+      expect(await ctx.store.nextRunAfter()).toBeNull();
+      expect(await ctx.store.nextRunAfter(execution.id, ["other"])).toBeNull();
+      expect(await ctx.store.nextRunAfter(undefined, ["c"])).toBe(ctx.clock.t);
+      expect(await ctx.store.nextRunAfter(execution.id, ["c"])).toBe(ctx.clock.t);
+    });
+
     it("filters by code within one execution's runs too (the sync runner)", async () => {
       const engine = ctx.engine();
       const { execution } = await engine.start(mixed(), {}, { code: "c" });

@@ -119,11 +119,12 @@ export class MemoryStore implements Store {
     return (this.events.get(executionId) ?? []).filter((e) => (e.id ?? 0) > afterId).map((e) => ({ ...e }));
   }
 
-  async nextRunAfter(executionId?: string): Promise<number | null> {
+  async nextRunAfter(executionId?: string, codes: readonly string[] = []): Promise<number | null> {
     let next: number | null = null;
     for (const slot of this.claimable) {
       const run = this.slots[slot]!;
       if (executionId && run.executionId !== executionId) continue;
+      if (run.code !== null && !codes.includes(run.code)) continue;
       if (next === null || run.runAfter < next) next = run.runAfter;
     }
     return next;
