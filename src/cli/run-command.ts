@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import { loadWorkflowFile } from "../definition/index.js";
 import type { WorkflowSpec } from "../definition/spec.js";
 import { coerceInput } from "../engine/inputs.js";
-import { createRuntime } from "../runtime/runtime.js";
+import { createRuntime, type Runnable } from "../runtime/runtime.js";
+import { isModuleFile, loadModuleWorkflow } from "../runtime/workflow-modules.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { ExitCode, stderrLogger, type CliIO } from "./io.js";
 import { Progress } from "./progress.js";
@@ -18,6 +19,7 @@ interface RunOptions {
   store?: string;
   concurrency?: string;
   json?: boolean;
+  export?: string;
 }
 
 /** Merges `--input JSON` and every `-i name=value` (the latter win) into one input object. */
@@ -67,14 +69,23 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
     program
       .command("run")
       .description("run a workflow file to the end on the embedded store (or --store)")
-      .argument("<file>", "workflow file (YAML or JSON)")
+      .argument("<file>", "workflow file (YAML or JSON), or a .js/.mjs module exporting builder workflows")
+      .option("--export <name>", "with a module: the export holding the workflow (default: its only one)")
       .option("-i <name=value>", "an input value, read as its declared type (repeatable)", collect)
       .option("--input <json>", "inputs as one JSON object (-i values win)")
       .option("--concurrency <n>", "task runs at once (default 8)")
       .option("--json", "print one JSON object with the result"),
   ).action(async (file: string, options: RunOptions) => {
     const path = resolve(io.cwd, file);
-    const spec = await loadWorkflowFile(path);
+    const isModule = isModuleFile(path);
+    if (options.export !== undefined && !isModule)
+      throw new InvalidInputError(
+        `--export picks a workflow of a .js/.mjs module, but "${file}" is not one.`,
+      );
+    const workflow: Runnable = isModule
+      ? await loadModuleWorkflow(path, options.export)
+      : await loadWorkflowFile(path);
+    const spec = "spec" in workflow ? workflow.spec : workflow;
     const input = parseInputs(spec, options);
     const concurrency = parseConcurrency(options.concurrency);
     const progress = options.json ? null : new Progress(io, Object.keys(spec.tasks).length);
@@ -86,7 +97,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
       onEvents: (events) => progress?.onEvents(events),
     });
     try {
-      const execution = await runtime.run(spec, input, {
+      const execution = await runtime.run(workflow, input, {
         onStarted: (started) => io.stderr(`execution ${started.id} started\n`),
       });
       progress?.stop();

@@ -7,6 +7,8 @@ import type { WorkflowSpec } from "../definition/spec.js";
 import { Engine } from "../engine/engine.js";
 import { Origin } from "../engine/store.js";
 import { openStore } from "../runtime/open-store.js";
+import { prepareWorkflow } from "../runtime/code-id.js";
+import { isModuleFile, loadModuleWorkflow } from "../runtime/workflow-modules.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { apiPath, callApi, serverTarget, withServerOption, type ServerTarget } from "./client.js";
 import type { CliIO } from "./io.js";
@@ -20,6 +22,7 @@ interface StartOptions {
   version?: string;
   i?: string[];
   input?: string;
+  export?: string;
 }
 
 function parseVersion(text: string | undefined): number | undefined {
@@ -73,7 +76,11 @@ export function registerStart(program: Command, io: CliIO): void {
         .description(
           "register a workflow (FILE) or pick a registered one (NAME), start an execution, print its id; workers run it",
         )
-        .argument("<file-or-name>", "a workflow file, or the name of a registered workflow")
+        .argument(
+          "<file-or-name>",
+          "a workflow file (YAML, JSON, or a .js/.mjs module exporting builder workflows), or the name of a registered workflow",
+        )
+        .option("--export <name>", "with a module: the export holding the workflow (default: its only one)")
         .option("--version <n>", "with NAME: this version instead of the latest")
         .option("-i <name=value>", "an input value, read as its declared type (repeatable)", collect)
         .option("--input <json>", "inputs as one JSON object (-i values win)"),
@@ -82,7 +89,17 @@ export function registerStart(program: Command, io: CliIO): void {
   ).action(async (target: string, options: StartOptions) => {
     const path = resolve(io.cwd, target);
     const looksLikeFile = existsSync(path) || /\.(ya?ml|json)$/.test(target);
+    const isModule = looksLikeFile && isModuleFile(path);
+    if (options.export !== undefined && !isModule)
+      throw new InvalidInputError(
+        `--export picks a workflow of a .js/.mjs module, but "${target}" is not one.`,
+      );
     const server = serverTarget(options, io);
+    if (server && isModule)
+      throw new InvalidInputError(
+        `weft start --server cannot start "${target}": its functions cannot travel over HTTP. ` +
+          "Start it with --store (or the library's runtime.start) next to workers that load the module.",
+      );
     if (server) {
       io.stdout(`${await startOverHttp(server, target, path, looksLikeFile, options)}\n`);
       return;
@@ -90,15 +107,20 @@ export function registerStart(program: Command, io: CliIO): void {
     const store = await openStore(storeUrl(options, io), io.cwd);
     try {
       const engine = new Engine(store);
-      const record = looksLikeFile
-        ? await engine.registerWorkflow(await loadWorkflowFile(path))
-        : await engine.getWorkflow(target, parseVersion(options.version));
+      // A module's functions get a code id: only workers that load the same module run them.
+      const prepared = isModule ? prepareWorkflow(await loadModuleWorkflow(path, options.export)) : undefined;
+      const record = prepared
+        ? await engine.registerWorkflow(prepared.spec, Origin.direct, prepared.code)
+        : looksLikeFile
+          ? await engine.registerWorkflow(await loadWorkflowFile(path))
+          : await engine.getWorkflow(target, parseVersion(options.version));
       const spec = record.spec;
       // A worker without --workflows resolves relative js modules against the file's directory.
       const { execution } = await engine.start(spec, parseInputs(spec, options), {
         baseDir: looksLikeFile ? dirname(path) : undefined,
         // A file read here is trusted; a version someone sent over HTTP stays checked by workers.
         origin: looksLikeFile ? Origin.direct : record.origin,
+        code: record.code,
       });
       io.stdout(`${execution.id}\n`);
     } finally {

@@ -5,6 +5,7 @@ import type { MetricsEndpoint } from "../api/metrics-endpoint.js";
 import type { WorkerMetrics } from "../api/metrics.js";
 import type { ExecutionEvent } from "../engine/store.js";
 import { createRuntime, ownerName } from "../runtime/runtime.js";
+import { loadWorkflowsDir, type WorkflowsDir } from "../runtime/workflow-modules.js";
 import { parseDuration } from "../shared/durations.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { StoreOutage } from "../worker/store-outage.js";
@@ -56,13 +57,27 @@ async function listenForMetrics(
   }
 }
 
+/** What the worker loaded from --workflows, one line each, so a missing module shows at once. */
+function logLoaded(io: CliIO, dir: string, loaded: WorkflowsDir): void {
+  for (const { file, exportName, workflow } of loaded.workflows)
+    io.stderr(`worker: runs the functions of ${workflow.name} (${file}, export ${exportName})\n`);
+  if (loaded.definitions.length > 0)
+    io.stderr(
+      `worker: ${loaded.definitions.length} YAML/JSON workflow(s) in ${dir} (any worker runs those)\n`,
+    );
+  for (const { file, reason } of loaded.skipped) io.stderr(`worker: skipped ${file}: ${reason}\n`);
+}
+
 export function registerWorker(program: Command, io: CliIO): void {
   withStoreOption(
     program
       .command("worker")
       .description("run tasks of every execution in the store until stopped (SIGTERM or SIGINT)")
       .option("--concurrency <n>", "task runs at once (default 8)")
-      .option("--workflows <dir>", "where relative js modules resolve (default: the working directory)")
+      .option(
+        "--workflows <dir>",
+        "load the builder workflows of every .js/.mjs module here (this worker runs their functions); relative js modules resolve here too (default: the working directory)",
+      )
       .option("--lease <duration>", "how long a claimed task stays this worker's without a heartbeat", "30s")
       .option(
         "--grace <duration>",
@@ -106,6 +121,9 @@ export function registerWorker(program: Command, io: CliIO): void {
       if (leaseMs === undefined || leaseMs < 100)
         throw new InvalidInputError(`--lease must be a duration of at least 100ms, got "${options.lease}".`);
       const concurrency = parseConcurrency(options.concurrency) ?? 8;
+      const workflowsDir = options.workflows === undefined ? undefined : resolve(io.cwd, options.workflows);
+      // Loaded before the store opens: a module that does not import is refused at once.
+      const loaded = workflowsDir === undefined ? undefined : await loadWorkflowsDir(workflowsDir);
       const url = storeUrl(options, io);
       const metricsPort = parseMetricsPort(options.metricsPort);
       // Loaded only when asked for: prom-client is not needed by a worker without metrics.
@@ -133,9 +151,11 @@ export function registerWorker(program: Command, io: CliIO): void {
       const name = ownerName("worker");
       const worker = runtime.startWorker({
         concurrency,
-        workflowsDir: options.workflows === undefined ? undefined : resolve(io.cwd, options.workflows),
+        workflowsDir,
         name,
+        workflows: loaded?.workflows.map((entry) => entry.workflow),
       });
+      if (loaded && workflowsDir) logLoaded(io, workflowsDir, loaded);
       io.stderr(`worker ${name} started: ${concurrency} slot(s) on ${url.replace(/\/\/[^@/]*@/, "//")}\n`);
       if (metrics && endpoint) {
         metrics.watch(worker);

@@ -62,6 +62,8 @@ export interface ClaimOptions {
   limit: number;
   /** Only this execution's runs. */
   executionId?: string;
+  /** The code ids whose functions the claimer has (see `ClaimRequest.codes`). */
+  codes?: readonly string[];
 }
 
 export interface EngineOptions {
@@ -99,12 +101,13 @@ export class Engine {
 
   /**
    * Records a new execution of `spec` and answers it with its first ready runs. `origin`
-   * (default `direct`) is where the spec came from: pass a registered version's own.
+   * (default `direct`) is where the spec came from: pass a registered version's own. `code` is
+   * the code id of the builder functions it runs (null: none), recorded on its function runs.
    */
   async start(
     spec: WorkflowSpec,
     input: Record<string, unknown>,
-    options: { id?: string; baseDir?: string; origin?: Origin } = {},
+    options: { id?: string; baseDir?: string; origin?: Origin; code?: string | null } = {},
   ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
     const now = this.clock.now();
     const resolvedInput = resolveInputs(spec, input);
@@ -126,11 +129,12 @@ export class Engine {
       deadline: spec.timeout !== undefined ? now + spec.timeout : null,
       baseDir: options.baseDir ?? null,
       origin: options.origin ?? Origin.direct,
+      code: options.code ?? null,
       createdAt: now,
       updatedAt: now,
       finishedAt: null,
     };
-    const runs = planRuns(spec, layout, id, traversal, now);
+    const runs = planRuns(spec, layout, id, traversal, now, execution.code);
     return this.step(now, async (t) => {
       await t.tx.insertExecution(execution);
       await t.tx.insertRuns(runs);
@@ -146,8 +150,12 @@ export class Engine {
   }
 
   /** Registers a workflow definition (see `registerWorkflow`). */
-  registerWorkflow(spec: WorkflowSpec, origin: Origin = Origin.direct): Promise<WorkflowRecord> {
-    return registerWorkflow(this.store, spec, this.clock.now(), origin);
+  registerWorkflow(
+    spec: WorkflowSpec,
+    origin: Origin = Origin.direct,
+    code: string | null = null,
+  ): Promise<WorkflowRecord> {
+    return registerWorkflow(this.store, spec, this.clock.now(), origin, code);
   }
 
   /** The registered workflow `name` (its highest version unless `version` is given). */
@@ -421,6 +429,7 @@ export class Engine {
       leaseExpiresAt: Math.max(t.now, this.clock.now()) + this.leaseMs,
       limit: options.limit,
       executionId: options.executionId,
+      codes: options.codes,
     });
     t.claimedHere(claimed);
     for (const run of claimed) t.runEvent(EventType.taskStarted, run, { worker: options.owner });

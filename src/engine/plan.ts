@@ -47,7 +47,7 @@ function computeLayout(spec: WorkflowSpec): RunLayout {
 }
 
 type RunShape = Pick<TaskRunRecord, "seq" | "task" | "kind" | "status" | "pending" | "rule" | "successors"> &
-  Partial<Pick<TaskRunRecord, "maxAttempts" | "allowFailure" | "timeout" | "finishedAt">>;
+  Partial<Pick<TaskRunRecord, "maxAttempts" | "allowFailure" | "timeout" | "finishedAt" | "code">>;
 
 /** A new run with every field set, in one literal (one hidden class for all runs: they are many). */
 function newRun(executionId: string, traversal: string, now: number, shape: RunShape): TaskRunRecord {
@@ -73,6 +73,7 @@ function newRun(executionId: string, traversal: string, now: number, shape: RunS
     leaseExpiresAt: null,
     deadline: null,
     tokenHash: null,
+    code: shape.code ?? null,
     output: null,
     error: null,
     startedAt: null,
@@ -82,7 +83,9 @@ function newRun(executionId: string, traversal: string, now: number, shape: RunS
 
 /**
  * The runs of a new execution: one per task, each with its sync point set to its number of
- * predecessors, plus the end sync point waiting for every leaf. Roots start ready.
+ * predecessors, plus the end sync point waiting for every leaf. Roots start ready. Runs of
+ * `function` tasks carry `code` (the execution's code id): only a worker with those functions
+ * claims them; every other run (actions, undos, the end) evaluates the spec only.
  */
 export function planRuns(
   spec: WorkflowSpec,
@@ -90,6 +93,7 @@ export function planRuns(
   executionId: string,
   traversal: string,
   now: number,
+  code: string | null = null,
 ): TaskRunRecord[] {
   const successors = new Map<string, number[]>(layout.order.map((name) => [name, []]));
   for (const name of layout.order) {
@@ -115,6 +119,7 @@ export function planRuns(
       maxAttempts: task.retry.attempts,
       allowFailure: task.allowFailure,
       timeout: task.timeout ?? null,
+      code: task.action === "function" ? code : null,
     });
   });
   runs.push(

@@ -2,9 +2,9 @@ import type { WorkflowSpec } from "../definition/spec.js";
 import { WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
 import { Origin, type Store, type WorkflowRecord } from "./store.js";
 
-/** The same definition, whatever version each carries. */
-function sameSpec(record: WorkflowRecord | undefined, spec: WorkflowSpec): boolean {
-  if (record === undefined) return false;
+/** The same definition with the same functions, whatever version each carries. */
+function sameSpec(record: WorkflowRecord | undefined, spec: WorkflowSpec, code: string | null): boolean {
+  if (record === undefined || record.code !== code) return false;
   const { version: _a, ...stored } = record.spec;
   const { version: _b, ...given } = spec;
   return JSON.stringify(stored) === JSON.stringify(given);
@@ -15,7 +15,9 @@ function sameSpec(record: WorkflowRecord | undefined, spec: WorkflowSpec): boole
  * definition again is a no-op; another definition under a taken version is refused); without
  * one, it becomes the next version unless it equals the latest. `origin` (default `direct`) is
  * recorded with a new version; a definition already registered keeps the origin it has, so
- * sending a trusted definition again over HTTP neither changes nor weakens it.
+ * sending a trusted definition again over HTTP neither changes nor weakens it. `code` is the code
+ * id of a builder workflow's functions (null: none): the same spec with changed functions is
+ * another definition, so a worker never runs one version's tasks with another's functions.
  *
  * @example
  * const { name, version } = await registerWorkflow(store, spec, Date.now(), Origin.http);
@@ -25,21 +27,22 @@ export async function registerWorkflow(
   spec: WorkflowSpec,
   now: number,
   origin: Origin = Origin.direct,
+  code: string | null = null,
 ): Promise<WorkflowRecord> {
   return store.transaction(async (tx) => {
     if (spec.version !== undefined) {
       const existing = await tx.getWorkflow(spec.name, spec.version);
-      if (existing && sameSpec(existing, spec)) return existing;
+      if (existing && sameSpec(existing, spec, code)) return existing;
       if (existing) throw new WorkflowVersionConflictError(spec.name, spec.version);
-      const record = { name: spec.name, version: spec.version, spec, origin, createdAt: now };
+      const record = { name: spec.name, version: spec.version, spec, origin, code, createdAt: now };
       await tx.insertWorkflow(record);
       return record;
     }
     const latest = await tx.getWorkflow(spec.name);
-    if (latest && sameSpec(latest, spec)) return latest;
+    if (latest && sameSpec(latest, spec, code)) return latest;
     const version = (latest?.version ?? 0) + 1;
     // The stored spec carries its version, so executions started from it record it.
-    const record = { name: spec.name, version, spec: { ...spec, version }, origin, createdAt: now };
+    const record = { name: spec.name, version, spec: { ...spec, version }, origin, code, createdAt: now };
     await tx.insertWorkflow(record);
     return record;
   });

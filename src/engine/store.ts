@@ -76,6 +76,11 @@ export interface ExecutionRecord {
   baseDir: string | null;
   /** Where its definition came from; workers re-check `http` ones against their action policy. */
   origin: Origin;
+  /**
+   * The code id of the builder functions it was started with (see runtime/code-id.ts), or null
+   * when it calls none: a worker runs its function tasks only with exactly these functions.
+   */
+  code: string | null;
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
@@ -118,6 +123,11 @@ export interface TaskRunRecord {
   deadline: number | null;
   /** SHA-256 of the waiting delegate's completion token; the token itself is never stored. */
   tokenHash: string | null;
+  /**
+   * The execution's code id on a task run that calls a builder function, else null: only a
+   * worker that has these functions claims it (`ClaimRequest.codes`). Set at insert, never patched.
+   */
+  code: string | null;
   output: unknown;
   error: TaskError | null;
   startedAt: number | null;
@@ -196,6 +206,8 @@ export interface WorkflowRecord {
   spec: WorkflowSpec;
   /** Who registered this version: a client over HTTP, or a process with direct store access. */
   origin: Origin;
+  /** The code id of its builder functions, or null: the same spec with other functions is another version. */
+  code: string | null;
   createdAt: number;
 }
 
@@ -206,6 +218,11 @@ export interface ClaimRequest {
   limit: number;
   /** Only this execution's runs (the sync runner and `weft resume`). */
   executionId?: string;
+  /**
+   * The code ids whose functions the claimer has: runs with another code id are left for a worker
+   * that has them. Absent or empty: only runs that need no code (null).
+   */
+  codes?: readonly string[];
 }
 
 /** Executions by status, every status present. */
@@ -304,8 +321,11 @@ export interface Store {
   /** Some runs of one execution, by seq (a worker reading its task's predecessors' results). */
   getRuns(executionId: string, seqs: readonly number[]): Promise<TaskRunRecord[]>;
   listEvents(executionId: string, afterId?: number): Promise<ExecutionEvent[]>;
-  /** The earliest runAfter among ready or retrying runs (of one execution when given), for a runner's timer. */
-  nextRunAfter(executionId?: string): Promise<number | null>;
+  /**
+   * The earliest runAfter among ready or retrying runs (of one execution when given) that a
+   * claimer with `codes` could claim (see `ClaimRequest.codes`), for a runner's timer.
+   */
+  nextRunAfter(executionId?: string, codes?: readonly string[]): Promise<number | null>;
   /** The highest version of every registered workflow, by name. */
   listWorkflows(): Promise<WorkflowRecord[]>;
   /**

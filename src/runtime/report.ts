@@ -10,6 +10,11 @@ export interface ExecutionReport {
   error?: { type: string; message: string; task?: string };
   createdAt: string;
   finishedAt?: string;
+  /**
+   * Set while the execution can only move on a worker with its builder functions and none is
+   * running any of its runs: "a worker that has etl v3".
+   */
+  waitingFor?: string;
   tasks: Record<
     string,
     {
@@ -22,6 +27,21 @@ export interface ExecutionReport {
   >;
 }
 
+/**
+ * Who an execution waits for, when it waits for code: it has ready function runs, and nothing of
+ * it is running. Without a registry of live workers this cannot tell a missing worker from a
+ * busy one, so it says what the execution needs, not that no such worker exists.
+ */
+function waitingFor(execution: ExecutionRecord, runs: readonly TaskRunRecord[]): string | undefined {
+  if (execution.status !== "running" || execution.code === null) return undefined;
+  if (runs.some((run) => run.status === "running")) return undefined;
+  if (!runs.some((run) => run.code !== null && (run.status === "ready" || run.status === "retrying")))
+    return undefined;
+  const version = execution.version === null ? `code ${execution.code}` : `v${execution.version}`;
+  return `a worker that has ${execution.workflow} ${version}`;
+}
+
+/** The report of an execution and its runs (see ExecutionReport). */
 export function executionReport(execution: ExecutionRecord, runs: readonly TaskRunRecord[]): ExecutionReport {
   const tasks: ExecutionReport["tasks"] = {};
   for (const run of runs) {
@@ -38,6 +58,7 @@ export function executionReport(execution: ExecutionRecord, runs: readonly TaskR
     if (run.kind !== RunKind.undo || !entry || run.status === "skipped") continue;
     entry.undo = { status: run.status, attempts: run.attempt, ...(run.error ? { error: run.error } : {}) };
   }
+  const waiting = waitingFor(execution, runs);
   return {
     id: execution.id,
     workflow: execution.workflow,
@@ -46,6 +67,7 @@ export function executionReport(execution: ExecutionRecord, runs: readonly TaskR
     ...(execution.error ? { error: execution.error } : {}),
     createdAt: new Date(execution.createdAt).toISOString(),
     ...(execution.finishedAt ? { finishedAt: new Date(execution.finishedAt).toISOString() } : {}),
+    ...(waiting === undefined ? {} : { waitingFor: waiting }),
     tasks,
   };
 }
@@ -75,5 +97,6 @@ export function formatReport(report: ExecutionReport): string {
     if (task.undo) lines.push(`       undo ${name}: ${task.undo.status}`);
   }
   if (report.error) lines.push(`error: ${report.error.message}`);
+  if (report.waitingFor) lines.push(`waiting for ${report.waitingFor}`);
   return `${lines.join("\n")}\n`;
 }

@@ -19,10 +19,10 @@ import { StoreOutage } from "../worker/store-outage.js";
 import { Worker } from "../worker/worker.js";
 import { openStore } from "./open-store.js";
 import { compileRunPolicy } from "../actions/run-policy.js";
+import { codeId, prepareWorkflow, type PreparedWorkflow, type Runnable } from "./code-id.js";
+import { CodeMismatchError } from "./code-errors.js";
 
-/** A builder workflow (anything with a `spec` and optional `functions`) or a plain spec. */
-export type Runnable =
-  WorkflowSpec | { readonly spec: WorkflowSpec; readonly functions?: ReadonlyMap<string, TaskFunction> };
+export type { Runnable };
 
 export interface RuntimeOptions {
   /** A Store, or a URL: `memory:` (default), `sqlite:PATH`. */
@@ -53,12 +53,47 @@ export interface RunOptions {
   id?: string;
 }
 
+/** Options of `runtime.start`. */
+export interface StartOptions {
+  baseDir?: string;
+  id?: string;
+}
+
+/** Options of `runtime.startWorker`. */
+export interface WorkerStartOptions {
+  concurrency?: number;
+  /** Where relative `js` modules resolve. */
+  workflowsDir?: string;
+  name?: string;
+  /**
+   * Builder workflows whose functions this worker runs: it claims their function runs (of the
+   * exact versions given) besides every run that needs no code. Default: none.
+   */
+  workflows?: readonly Runnable[];
+}
+
 export interface Runtime {
   readonly engine: Engine;
   readonly store: Store;
-  /** Starts an execution and runs it in this process; resolves to the ended execution. */
+  /**
+   * Starts an execution and runs it in this process; resolves to the ended execution. A builder
+   * workflow with functions is registered first (its version records their code id), and only
+   * this process claims its function runs unless a worker was started with the same workflow.
+   */
   run(workflow: Runnable, input?: Record<string, unknown>, options?: RunOptions): Promise<ExecutionRecord>;
-  /** Finishes an execution whose process died: reclaims its expired leases and runs the rest. */
+  /**
+   * Registers the workflow (with its code id) and starts an execution without running it here:
+   * workers run it, a function task only on a worker given the same workflow (`startWorker({ workflows })`).
+   */
+  start(
+    workflow: Runnable,
+    input?: Record<string, unknown>,
+    options?: StartOptions,
+  ): Promise<ExecutionRecord>;
+  /**
+   * Finishes an execution whose process died: reclaims its expired leases and runs the rest.
+   * An execution of a builder workflow needs its `functions`, the same ones it was started with.
+   */
   resume(
     executionId: string,
     options?: { baseDir?: string; functions?: ReadonlyMap<string, TaskFunction> },
@@ -66,8 +101,9 @@ export interface Runtime {
   /**
    * Starts a long-running worker for every execution in the store (`weft worker`): it reads each
    * execution's definition from the store; relative `js` modules resolve against `workflowsDir`.
+   * It claims function runs only of the `workflows` it was given, in their exact versions.
    */
-  startWorker(options?: { concurrency?: number; workflowsDir?: string; name?: string }): Worker;
+  startWorker(options?: WorkerStartOptions): Worker;
   /**
    * Starts this process's share of the watchdog without running tasks (`weft server --workers 0`):
    * expired leases, delegate deadlines and workflow timeouts are reaped even where no worker runs.
@@ -79,10 +115,6 @@ export interface Runtime {
    */
   reclaimFromDeadProcesses(executionId: string): Promise<number>;
   close(): Promise<void>;
-}
-
-function unpack(workflow: Runnable): { spec: WorkflowSpec; functions?: ReadonlyMap<string, TaskFunction> } {
-  return "spec" in workflow ? { spec: workflow.spec, functions: workflow.functions } : { spec: workflow };
 }
 
 /**
@@ -113,6 +145,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   async function drive(
     executionId: string,
     functions: ReadonlyMap<string, TaskFunction> | undefined,
+    code: string | null,
     baseDir: string,
   ): Promise<ExecutionRecord> {
     let resolveEnded!: () => void;
@@ -123,6 +156,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       owner,
       concurrency: options.concurrency,
       executionId,
+      codes: code === null ? [] : [code],
       logger,
       pollMs: options.pollMs,
       publicUrl,
@@ -174,6 +208,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     input: Record<string, unknown>,
     id: string,
     baseDir: string,
+    code: string | null,
   ): Promise<ExecutionRecord> {
     let tried = false;
     return outage.retry(async () => {
@@ -182,26 +217,54 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         if (landed) return landed;
       }
       tried = true;
-      return (await engine.start(spec, input, { id, baseDir })).execution;
+      return (await engine.start(spec, input, { id, baseDir, code })).execution;
     });
+  }
+
+  /**
+   * The spec to start: a workflow with functions is registered with their code id first, so its
+   * executions carry a version (`waiting for a worker that has etl v3`) and changed functions
+   * make a new one. Registering is idempotent, so a retry after an outage registers nothing twice.
+   */
+  async function registered(prepared: PreparedWorkflow, always: boolean): Promise<WorkflowSpec> {
+    if (prepared.code === null && !always) return prepared.spec;
+    const record = await outage.retry(() => engine.registerWorkflow(prepared.spec, undefined, prepared.code));
+    return record.spec;
   }
 
   const runtime: Runtime = {
     engine,
     store,
     async run(workflow, input = {}, runOptions = {}) {
-      const { spec, functions } = unpack(workflow);
+      const prepared = prepareWorkflow(workflow);
+      const spec = await registered(prepared, false);
       const baseDir = runOptions.baseDir ?? options.baseDir ?? process.cwd();
-      const execution = await startThroughOutages(spec, input, runOptions.id ?? newId(), baseDir);
+      const id = runOptions.id ?? newId();
+      const execution = await startThroughOutages(spec, input, id, baseDir, prepared.code);
       runOptions.onStarted?.(execution);
-      return drive(execution.id, functions, baseDir);
+      return drive(execution.id, prepared.functions, prepared.code, baseDir);
+    },
+    async start(workflow, input = {}, startOptions = {}) {
+      const prepared = prepareWorkflow(workflow);
+      const spec = await registered(prepared, true);
+      const baseDir = startOptions.baseDir ?? options.baseDir ?? process.cwd();
+      return startThroughOutages(spec, input, startOptions.id ?? newId(), baseDir, prepared.code);
     },
     async resume(executionId, resumeOptions = {}) {
       const execution = await outage.retry(() => engine.getExecution(executionId));
       const baseDir = resumeOptions.baseDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
-      return drive(executionId, resumeOptions.functions, baseDir);
+      const code = codeId(execution.workflow, resumeOptions.functions);
+      // Other functions than it started with would run another version's bodies: refuse.
+      if (execution.code !== null && code !== execution.code) throw new CodeMismatchError(execution, code);
+      return drive(executionId, resumeOptions.functions, code, baseDir);
     },
     startWorker(workerOptions = {}) {
+      // The functions by code id: an execution gets exactly the ones it was started with.
+      const byCode = new Map<string, ReadonlyMap<string, TaskFunction>>();
+      for (const workflow of workerOptions.workflows ?? []) {
+        const prepared = prepareWorkflow(workflow);
+        if (prepared.code !== null) byCode.set(prepared.code, prepared.functions!);
+      }
       const worker = new Worker({
         engine,
         store,
@@ -211,12 +274,20 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         pollMs: options.pollMs,
         publicUrl,
         policy,
+        codes: [...byCode.keys()],
         loadWorkflow: async (id) => {
           const execution = await store.getExecution(id);
           if (!execution) throw new ExecutionNotFoundError(id);
           // The worker's --workflows dir wins; else where `weft start` found the file; else cwd.
           const baseDir = workerOptions.workflowsDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
-          return { spec: execution.spec, input: execution.input, baseDir, origin: execution.origin };
+          const functions = execution.code === null ? undefined : byCode.get(execution.code);
+          return {
+            spec: execution.spec,
+            input: execution.input,
+            functions,
+            baseDir,
+            origin: execution.origin,
+          };
         },
       });
       const unsubscribe = store.subscribe(() => worker.wake());

@@ -30,6 +30,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Only this execution's runs (the sync runner). */
   executionId?: string;
+  /** Code ids of the builder functions `loadWorkflow` supplies: only their function runs are claimed. */
+  codes?: readonly string[];
   /** The workflow behind an execution: its spec, input, builder functions and base directory. */
   loadWorkflow: (executionId: string) => Promise<LoadedWorkflow>;
   logger: Logger;
@@ -131,7 +133,12 @@ export class Worker {
       const free = this.stopping ? 0 : this.concurrency - this.inflight.size;
       const claim: ClaimOptions | undefined =
         free > 0
-          ? { owner: this.options.owner, limit: free, executionId: this.options.executionId }
+          ? {
+              owner: this.options.owner,
+              limit: free,
+              executionId: this.options.executionId,
+              codes: this.options.codes,
+            }
           : undefined;
       try {
         if (outcomes.length > 0 || (claim && claimable)) {
@@ -289,7 +296,8 @@ export class Worker {
     let delay = Math.min(this.options.pollMs ?? 250, reapEvery);
     // With every slot busy only our own runs can wake us: no need to look at the store.
     if (this.inflight.size < this.concurrency) {
-      const next = await this.options.store.nextRunAfter(this.options.executionId);
+      // Only runs it may claim: one that needs code it lacks would have it poll without pause.
+      const next = await this.options.store.nextRunAfter(this.options.executionId, this.options.codes);
       // runAfter is in the store's time, which this host's clock may not agree with.
       if (next !== null) delay = Math.max(0, Math.min(delay, next - this.options.engine.clock.now()));
     }

@@ -13,6 +13,7 @@ import type { Store } from "../../src/engine/store.js";
 import { batchCases } from "./batches.cases.js";
 import { claimCases } from "./claims.cases.js";
 import { countCases } from "./counts.cases.js";
+import { codeCases } from "./code.cases.js";
 import { delegateCases } from "./delegates.cases.js";
 import { endToEndCases } from "./end-to-end.cases.js";
 import { engineOn, FakeClock } from "./fixtures.js";
@@ -89,6 +90,7 @@ export function storeConformanceSuite(
     recordCases(ctx);
     claimCases(ctx);
     countCases(ctx);
+    codeCases(ctx);
     syncPointCases(ctx);
     batchCases(ctx);
     raceCases(ctx);

@@ -13,6 +13,7 @@ export function workflowCases(ctx: SuiteContext): void {
         version,
         spec: workflowSpec(name, { t: { with: { version } } }, { version }),
         origin: version === 3 ? Origin.http : Origin.direct,
+        code: version === 2 ? "c0de" : null,
         createdAt: ctx.clock.t + version,
       });
       await ctx.store.transaction(async (tx) => {

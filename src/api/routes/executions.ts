@@ -46,8 +46,12 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       // The execution records the version it runs, also for definitions registered without one.
       const spec =
         record.spec.version === undefined ? { ...record.spec, version: record.version } : record.spec;
-      // The version's origin goes with it: workers re-check definitions that came over HTTP.
-      const { execution } = await engine.start(spec, body.input ?? {}, { origin: record.origin });
+      // The version's origin goes with it: workers re-check definitions that came over HTTP. So
+      // does its code id: a code-first version's functions run only on workers that have them.
+      const { execution } = await engine.start(spec, body.input ?? {}, {
+        origin: record.origin,
+        code: record.code,
+      });
       ctx.wake();
       return reply
         .status(201)

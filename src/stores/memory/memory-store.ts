@@ -122,11 +122,12 @@ export class MemoryStore implements Store {
     return (this.events.get(executionId) ?? []).filter((e) => (e.id ?? 0) > afterId).map((e) => ({ ...e }));
   }
 
-  async nextRunAfter(executionId?: string): Promise<number | null> {
+  async nextRunAfter(executionId?: string, codes: readonly string[] = []): Promise<number | null> {
     let next: number | null = null;
     for (const slot of this.claimable) {
       const run = this.slots[slot]!;
       if (executionId && run.executionId !== executionId) continue;
+      if (run.code !== null && !codes.includes(run.code)) continue;
       if (next === null || run.runAfter < next) next = run.runAfter;
     }
     return next;
@@ -174,7 +175,10 @@ export class MemoryStore implements Store {
     return runs;
   }
 
-  /** Scans the claim queue from its head; runs not yet due, or of other executions, go to its end. */
+  /**
+   * Scans the claim queue from its head; runs not yet due, of other executions, or needing code
+   * the claimer lacks go to its end.
+   */
   private takeClaimable(request: ClaimRequest): TaskRunRecord[] {
     const taken: TaskRunRecord[] = [];
     const seen = new Set<number>();
@@ -185,7 +189,11 @@ export class MemoryStore implements Store {
       if (!this.claimable.has(slot) || seen.has(slot)) continue;
       seen.add(slot);
       const run = this.slots[slot]!;
-      if (run.runAfter > request.now || (request.executionId && run.executionId !== request.executionId))
+      if (
+        run.runAfter > request.now ||
+        (request.executionId && run.executionId !== request.executionId) ||
+        (run.code !== null && !(request.codes ?? []).includes(run.code))
+      )
         later.push(slot);
       else taken.push(run);
     }

@@ -28,6 +28,7 @@ export function copyRun(run: TaskRunRecord): TaskRunRecord {
     leaseExpiresAt: run.leaseExpiresAt,
     deadline: run.deadline,
     tokenHash: run.tokenHash,
+    code: run.code,
     output: run.output,
     error: run.error,
     startedAt: run.startedAt,

@@ -117,11 +117,20 @@ const V3_INTERRUPTIONS = `
 ALTER TABLE task_runs ADD COLUMN interruptions integer NOT NULL DEFAULT 0;
 `;
 
+const V4_CODE = `
+-- Code-first workflows: the code id (a hash of the builder functions) a workflow version, an
+-- execution and each of its function task runs need; NULL (every older row) needs no code.
+ALTER TABLE workflows ADD COLUMN code text;
+ALTER TABLE executions ADD COLUMN code text;
+ALTER TABLE task_runs ADD COLUMN code text;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS_AND_WORKFLOWS },
   { version: 2, sql: V2_ORIGIN },
   { version: 3, sql: V3_INTERRUPTIONS },
+  { version: 4, sql: V4_CODE },
 ];
 
 /** The schema version this code writes. */

@@ -245,8 +245,8 @@ export class PostgresStore implements Store {
     return this.read(() => this.reader.listEvents(executionId, afterId));
   }
 
-  async nextRunAfter(executionId?: string): Promise<number | null> {
-    return this.read(() => this.reader.nextRunAfter(executionId));
+  async nextRunAfter(executionId?: string, codes?: readonly string[]): Promise<number | null> {
+    return this.read(() => this.reader.nextRunAfter(executionId, codes));
   }
 
   async countExecutions(): Promise<ExecutionCounts> {

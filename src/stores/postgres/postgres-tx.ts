@@ -43,9 +43,11 @@ const RECORD_FAILURE =
   "UPDATE executions SET failures = failures + $3, error = coalesce(error, $1::json) WHERE id = $2";
 // Claim in one statement. SKIP LOCKED: workers racing for the queue take different rows
 // instead of queueing behind each other's locks; the CTE locks before the UPDATE reads.
+// Runs needing code (a builder function's) are left to claimers that have it: $5 is their code ids.
 const CLAIM = (byExecution: boolean) =>
   "WITH picked AS (SELECT execution_id, seq FROM task_runs " +
-  `WHERE status IN ('ready', 'retrying') AND run_after <= $3${byExecution ? " AND execution_id = $5" : ""} ` +
+  "WHERE status IN ('ready', 'retrying') AND run_after <= $3 AND (code IS NULL OR code = ANY($5::text[]))" +
+  `${byExecution ? " AND execution_id = $6" : ""} ` +
   "ORDER BY run_after, seq LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED) " +
   "UPDATE task_runs t SET status = 'running', attempt = t.attempt + 1, lease_owner = $1, " +
   "lease_expires_at = $2, started_at = $3 FROM picked p WHERE t.execution_id = p.execution_id AND t.seq = p.seq " +
@@ -79,7 +81,7 @@ const APPEND_EVENTS =
   "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS e(execution_id, at, type, payload, n) " +
   "WHERE (SELECT count(*) FROM locks) >= 0 ORDER BY e.n";
 const INSERT_WORKFLOW =
-  "INSERT INTO workflows (name, version, spec, origin, created_at) VALUES ($1, $2, $3, $4, $5)";
+  "INSERT INTO workflows (name, version, spec, origin, code, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
 /** `column = $n` assignments of a patch; values are appended to `values`. Empty when nothing changes. */
 function assignments(
@@ -257,7 +259,7 @@ function createApi(self: PostgresTx, q: Queries, cache: ExecutionCache): StoreTx
     async claimRuns(request: ClaimRequest) {
       const limit = Math.max(0, request.limit);
       if (limit === 0) return [];
-      const values = [request.owner, request.leaseExpiresAt, request.now, limit];
+      const values = [request.owner, request.leaseExpiresAt, request.now, limit, request.codes ?? []];
       if (request.executionId !== undefined) values.push(request.executionId);
       const { rows } = await run(CLAIM(request.executionId !== undefined), values);
       for (const row of rows as TaskRunRow[])
@@ -290,6 +292,7 @@ function createApi(self: PostgresTx, q: Queries, cache: ExecutionCache): StoreTx
         workflow.version,
         JSON.stringify(workflow.spec),
         workflow.origin,
+        workflow.code,
         workflow.createdAt,
       ]);
     },

@@ -75,10 +75,12 @@ const RUNS_AT = plannedPerCall(
 );
 const RUNS = `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 ORDER BY seq`;
 const EVENTS = `SELECT ${EVENT_COLUMNS} FROM events WHERE execution_id = $1 AND id > $2 ORDER BY id`;
-// min() over the claim index's leading column: one index probe, not a scan.
-const NEXT_RUN_AFTER = "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying')";
-const NEXT_RUN_AFTER_OF =
-  "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying') AND execution_id = $1";
+// min() over the claim index's leading column; runs needing code the caller lacks ($1: its code
+// ids) are skipped, as its claims would skip them.
+const NEXT_RUN_AFTER =
+  "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying') " +
+  "AND (code IS NULL OR code = ANY($1::text[]))";
+const NEXT_RUN_AFTER_OF = `${NEXT_RUN_AFTER} AND execution_id = $2`;
 // Both counts read only an index: executions_by_status, and the partial task_runs_claimable.
 const COUNT_EXECUTIONS = "SELECT status, count(*)::float8 AS n FROM executions GROUP BY status";
 const COUNT_READY =
@@ -187,11 +189,11 @@ export class Queries {
     return (await this.rows<EventRow>(EVENTS, [executionId, afterId])).map(toEvent);
   }
 
-  async nextRunAfter(executionId?: string): Promise<number | null> {
+  async nextRunAfter(executionId?: string, codes: readonly string[] = []): Promise<number | null> {
     const [row] =
       executionId === undefined
-        ? await this.rows<{ next: number | null }>(NEXT_RUN_AFTER)
-        : await this.rows<{ next: number | null }>(NEXT_RUN_AFTER_OF, [executionId]);
+        ? await this.rows<{ next: number | null }>(NEXT_RUN_AFTER, [codes])
+        : await this.rows<{ next: number | null }>(NEXT_RUN_AFTER_OF, [codes, executionId]);
     return row?.next ?? null;
   }
 

@@ -38,6 +38,7 @@ export interface ExecutionRow {
   deadline: number | null;
   base_dir: string | null;
   origin: string;
+  code: string | null;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -51,7 +52,7 @@ export interface ExecutionRow {
 export const RUN_COLUMNS =
   "execution_id, seq, task, kind, status, traversal, attempt, max_attempts, pending, failed_predecessors, " +
   "skipped_predecessors, rule, allow_failure, successors, timeout, run_after, lease_owner, lease_expires_at, " +
-  "deadline, token_hash, output, error, started_at, finished_at, interruptions";
+  "deadline, token_hash, output, error, started_at, finished_at, interruptions, code";
 
 /** RUN_COLUMNS qualified by a table alias (statements that join task_runs to something). */
 export function runColumnsOf(alias: string): string {
@@ -63,23 +64,23 @@ export function runColumnsOf(alias: string): string {
 /** Every column of an event. */
 export const EVENT_COLUMNS = "id, execution_id, at, type, payload";
 /** Every column of a workflow. */
-export const WORKFLOW_COLUMNS = "name, version, spec, origin, created_at";
+export const WORKFLOW_COLUMNS = "name, version, spec, origin, code, created_at";
 
 /** The columns of an execution without its immutable JSON (spec, input). */
 export const EXECUTION_STATE_COLUMNS =
-  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, created_at, updated_at, finished_at";
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, created_at, updated_at, finished_at";
 
 /** Every column of an execution, spec and input included. */
 export const EXECUTION_COLUMNS =
   "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, " +
-  "base_dir, origin, created_at, updated_at, finished_at";
+  "base_dir, origin, code, created_at, updated_at, finished_at";
 
 /** Inserts one execution; its values come from executionValues. */
 export const EXECUTION_INSERT =
   `INSERT INTO executions (${EXECUTION_COLUMNS}) ` +
-  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 
-/** The 17 values of EXECUTION_INSERT, JSON columns as JSON text. */
+/** The 18 values of EXECUTION_INSERT, JSON columns as JSON text. */
 export function executionValues(e: ExecutionRecord): unknown[] {
   return [
     e.id,
@@ -96,6 +97,7 @@ export function executionValues(e: ExecutionRecord): unknown[] {
     e.deadline,
     e.baseDir ?? null,
     e.origin,
+    e.code,
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
@@ -122,6 +124,7 @@ export function toExecution(
     deadline: row.deadline,
     baseDir: row.base_dir,
     origin: row.origin as Origin,
+    code: row.code ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
@@ -155,6 +158,7 @@ export interface TaskRunRow {
   started_at: number | null;
   finished_at: number | null;
   interruptions: number;
+  code: string | null;
 }
 
 /**
@@ -164,15 +168,15 @@ export interface TaskRunRow {
 export const RUNS_INSERT =
   `INSERT INTO task_runs (${RUN_COLUMNS}) ` +
   "SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14::integer[], c15, c16, c17, c18, c19, c20, " +
-  "c21::json, c22::json, c23, c24, c25 FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], " +
+  "c21::json, c22::json, c23, c24, c25, c26 FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], " +
   "$6::text[], $7::integer[], $8::integer[], $9::integer[], $10::integer[], $11::integer[], $12::text[], " +
   "$13::boolean[], $14::text[], $15::bigint[], $16::bigint[], $17::text[], $18::bigint[], $19::bigint[], " +
-  "$20::text[], $21::text[], $22::text[], $23::bigint[], $24::bigint[], $25::integer[]) " +
-  "AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21, c22, c23, c24, c25)";
+  "$20::text[], $21::text[], $22::text[], $23::bigint[], $24::bigint[], $25::integer[], $26::text[]) " +
+  "AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21, c22, c23, c24, c25, c26)";
 
-/** The 25 column arrays of RUNS_INSERT. */
+/** The 26 column arrays of RUNS_INSERT. */
 export function runColumns(runs: readonly TaskRunRecord[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 25 }, () => new Array<unknown>(runs.length));
+  const columns: unknown[][] = Array.from({ length: 26 }, () => new Array<unknown>(runs.length));
   runs.forEach((r, i) => {
     const values = [
       r.executionId,
@@ -201,8 +205,9 @@ export function runColumns(runs: readonly TaskRunRecord[]): unknown[][] {
       r.startedAt,
       r.finishedAt,
       r.interruptions,
+      r.code,
     ];
-    for (let c = 0; c < 25; c++) columns[c]![i] = values[c];
+    for (let c = 0; c < 26; c++) columns[c]![i] = values[c];
   });
   return columns;
 }
@@ -231,6 +236,7 @@ export function toRun(row: TaskRunRow): TaskRunRecord {
     leaseExpiresAt: row.lease_expires_at,
     deadline: row.deadline,
     tokenHash: row.token_hash,
+    code: row.code ?? null,
     output: row.output ?? null,
     error: row.error ?? null,
     startedAt: row.started_at,
@@ -277,6 +283,7 @@ export interface WorkflowRow {
   version: number;
   spec: WorkflowSpec;
   origin: string;
+  code: string | null;
   created_at: number;
 }
 
@@ -287,6 +294,7 @@ export function toWorkflow(row: WorkflowRow): WorkflowRecord {
     version: row.version,
     spec: row.spec,
     origin: row.origin as Origin,
+    code: row.code ?? null,
     createdAt: row.created_at,
   };
 }

@@ -117,12 +117,21 @@ const V4_INTERRUPTIONS = `
 ALTER TABLE task_runs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;
 `;
 
+const V5_CODE = `
+-- Code-first workflows: the code id (a hash of the builder functions) a workflow version, an
+-- execution and each of its function task runs need; NULL (every older row) needs no code.
+ALTER TABLE workflows ADD COLUMN code TEXT;
+ALTER TABLE executions ADD COLUMN code TEXT;
+ALTER TABLE task_runs ADD COLUMN code TEXT;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS },
   { version: 2, sql: V2_WORKFLOWS },
   { version: 3, sql: V3_ORIGIN },
   { version: 4, sql: V4_INTERRUPTIONS },
+  { version: 5, sql: V5_CODE },
 ];
 
 /** The schema version this code writes. */

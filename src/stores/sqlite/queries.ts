@@ -38,9 +38,11 @@ const RUN = `SELECT ${RUN_SELECT} FROM task_runs WHERE execution_id = ? AND seq 
 const RUNS = `SELECT ${RUN_SELECT} FROM task_runs WHERE execution_id = ? ORDER BY seq`;
 const EVENTS = "SELECT * FROM events WHERE execution_id = ? AND id > ? ORDER BY id";
 // MIN over the claim index's leading column: one index probe, not a scan.
-const NEXT_RUN_AFTER = "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying')";
-const NEXT_RUN_AFTER_OF =
-  "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying') AND execution_id = ?";
+// Runs needing code the caller lacks are not its to wait for: `?` is a JSON list of its code ids.
+const NEXT_RUN_AFTER =
+  "SELECT min(run_after) AS next FROM task_runs WHERE status IN ('ready', 'retrying') " +
+  "AND (code IS NULL OR code IN (SELECT value FROM json_each(?)))";
+const NEXT_RUN_AFTER_OF = `${NEXT_RUN_AFTER} AND execution_id = ?`;
 // Both counts read only an index: executions_by_status, and the partial task_runs_claimable.
 const COUNT_EXECUTIONS = "SELECT status, count(*) AS n FROM executions GROUP BY status";
 const COUNT_READY =
@@ -49,7 +51,7 @@ const WORKFLOW = "SELECT * FROM workflows WHERE name = ? AND version = ?";
 const LATEST_WORKFLOW = "SELECT * FROM workflows WHERE name = ? ORDER BY version DESC LIMIT 1";
 // SQLite takes the bare columns of a max() aggregate from the row holding the maximum.
 const LATEST_WORKFLOWS =
-  "SELECT name, max(version) AS version, spec, origin, created_at FROM workflows GROUP BY name ORDER BY name";
+  "SELECT name, max(version) AS version, spec, origin, code, created_at FROM workflows GROUP BY name ORDER BY name";
 
 /** How a statement answers rows: objects, arrays (raw) or first values (pluck). */
 export type RowMode = "object" | "raw" | "pluck";
@@ -179,11 +181,12 @@ export class Queries {
     return (this.prepare(EVENTS).all(executionId, afterId) as EventRow[]).map(toEvent);
   }
 
-  nextRunAfter(executionId?: string): number | null {
+  nextRunAfter(executionId?: string, codes: readonly string[] = []): number | null {
+    const json = JSON.stringify(codes);
     const row = (
       executionId === undefined
-        ? this.prepare(NEXT_RUN_AFTER).get()
-        : this.prepare(NEXT_RUN_AFTER_OF).get(executionId)
+        ? this.prepare(NEXT_RUN_AFTER).get(json)
+        : this.prepare(NEXT_RUN_AFTER_OF).get(json, executionId)
     ) as { next: number | null };
     return row.next;
   }

@@ -43,8 +43,10 @@ const DECREMENT_MANY = `${DECREMENT}seq IN (SELECT value FROM json_each(?)) RETU
 const MANY = 16;
 // Claiming: the partial claim index in (run_after, seq) order, then each row by its key.
 // SQLite has a single writer, so nothing else can claim the rows in between.
+// Runs needing code (a builder function's) are claimed only by those that have it: `?` is a JSON list.
 const CLAIMABLE =
-  "SELECT execution_id, seq FROM task_runs WHERE status IN ('ready', 'retrying') AND run_after <= ?";
+  "SELECT execution_id, seq FROM task_runs WHERE status IN ('ready', 'retrying') AND run_after <= ? " +
+  "AND (code IS NULL OR code IN (SELECT value FROM json_each(?)))";
 const CLAIMABLE_ALL = `${CLAIMABLE} ORDER BY run_after, seq LIMIT ?`;
 const CLAIMABLE_OF = `${CLAIMABLE} AND execution_id = ? ORDER BY run_after, seq LIMIT ?`;
 const CLAIM =
@@ -174,10 +176,11 @@ export class RunWrites {
   claimRuns(request: ClaimRequest): TaskRunRecord[] {
     const { owner, leaseExpiresAt, now, executionId } = request;
     const limit = Math.max(0, request.limit);
+    const codes = JSON.stringify(request.codes ?? []);
     const keys = (
       executionId === undefined
-        ? this.q.prepare(CLAIMABLE_ALL, "raw").all(now, limit)
-        : this.q.prepare(CLAIMABLE_OF, "raw").all(now, executionId, limit)
+        ? this.q.prepare(CLAIMABLE_ALL, "raw").all(now, codes, limit)
+        : this.q.prepare(CLAIMABLE_OF, "raw").all(now, codes, executionId, limit)
     ) as [string, number][];
     const claim = this.q.prepare(CLAIM);
     const claimed: TaskRunRecord[] = [];

@@ -36,6 +36,7 @@ export interface ExecutionRow {
   deadline: number | null;
   base_dir: string | null;
   origin: string;
+  code: string | null;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -43,10 +44,10 @@ export interface ExecutionRow {
 
 /** The columns of an execution without its immutable JSON (spec, input). */
 export const EXECUTION_STATE_COLUMNS =
-  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, created_at, updated_at, finished_at";
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, created_at, updated_at, finished_at";
 
 export const EXECUTION_INSERT_COLUMNS =
-  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, created_at, updated_at, finished_at";
+  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, created_at, updated_at, finished_at";
 
 export function executionValues(e: ExecutionRecord): SqlValue[] {
   return [
@@ -64,6 +65,7 @@ export function executionValues(e: ExecutionRecord): SqlValue[] {
     e.deadline,
     e.baseDir ?? null,
     e.origin,
+    e.code,
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
@@ -90,6 +92,7 @@ export function toExecution(
     deadline: row.deadline,
     baseDir: row.base_dir,
     origin: row.origin as Origin,
+    code: row.code ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
@@ -98,7 +101,7 @@ export function toExecution(
 
 /**
  * The columns of `task_runs`, in the order rows are read (raw arrays: better-sqlite3 builds an
- * array far faster than an object with 25 named properties) and inserted. The identity comes
+ * array far faster than an object with 26 named properties) and inserted. The identity comes
  * last, so a statement whose caller already knows it (a compare-and-set names the run) reads
  * only the first RUN_STATE_COUNT columns, or those and `seq`.
  */
@@ -125,6 +128,7 @@ export const RUN_COLUMNS = [
   "started_at",
   "finished_at",
   "interruptions",
+  "code",
   "seq",
   "execution_id",
   "traversal",
@@ -178,6 +182,7 @@ export function runValues(r: TaskRunRecord): SqlValue[] {
     r.startedAt,
     r.finishedAt,
     r.interruptions,
+    r.code,
     r.seq,
     r.executionId,
     r.traversal,
@@ -187,12 +192,12 @@ export function runValues(r: TaskRunRecord): SqlValue[] {
 /** The record of a row; `known` supplies the identity columns the row was read without. */
 export function toRun(row: TaskRunRow, known?: RunIdentity): TaskRunRecord {
   return {
-    executionId: known ? known.executionId : (row[23] as string),
-    seq: known?.seq ?? (row[22] as number),
+    executionId: known ? known.executionId : (row[24] as string),
+    seq: known?.seq ?? (row[23] as number),
     task: row[0] as string,
     kind: row[1] as RunKind,
     status: row[2] as TaskStatus,
-    traversal: known ? known.traversal : (row[24] as string),
+    traversal: known ? known.traversal : (row[25] as string),
     attempt: row[3] as number,
     maxAttempts: row[4] as number,
     interruptions: row[21] as number,
@@ -208,6 +213,7 @@ export function toRun(row: TaskRunRow, known?: RunIdentity): TaskRunRecord {
     leaseExpiresAt: row[14] as number | null,
     deadline: row[15] as number | null,
     tokenHash: row[16] as string | null,
+    code: row[22] as string | null,
     output: parseJson(row[17] as string | null),
     error: parseJson(row[18] as string | null) as TaskError | null,
     startedAt: row[19] as number | null,
@@ -247,6 +253,7 @@ export interface WorkflowRow {
   version: number;
   spec: string;
   origin: string;
+  code: string | null;
   created_at: number;
 }
 
@@ -256,6 +263,7 @@ export function toWorkflow(row: WorkflowRow): WorkflowRecord {
     version: row.version,
     spec: JSON.parse(row.spec) as WorkflowSpec,
     origin: row.origin as Origin,
+    code: row.code ?? null,
     createdAt: row.created_at,
   };
 }

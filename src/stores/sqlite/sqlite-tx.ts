@@ -26,7 +26,7 @@ const INSERT_EXECUTION = `INSERT INTO executions (${EXECUTION_INSERT_COLUMNS}) V
   EXECUTION_INSERT_COLUMNS.split(",").length,
 )})`;
 const INSERT_WORKFLOW =
-  "INSERT INTO workflows (name, version, spec, origin, created_at) VALUES (?, ?, ?, ?, ?)";
+  "INSERT INTO workflows (name, version, spec, origin, code, created_at) VALUES (?, ?, ?, ?, ?, ?)";
 const RECORD_FAILURE =
   "UPDATE executions SET failures = failures + ?, error = coalesce(error, ?) WHERE id = ?";
 const BY_TOKEN = `SELECT ${RUN_SELECT} FROM task_runs WHERE token_hash = ? LIMIT 1`;
@@ -139,6 +139,7 @@ export function createSqliteTx(q: Queries, runs: RunWrites, assertOpen: () => vo
         workflow.version,
         JSON.stringify(workflow.spec),
         workflow.origin,
+        workflow.code,
         workflow.createdAt,
       );
     },
