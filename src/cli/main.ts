@@ -1,13 +1,19 @@
+import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { WeftError } from "../shared/errors.js";
 import { CliExit, ExitCode, processIO, type CliIO } from "./io.js";
 import { registerExecutionCommands } from "./execution-commands.js";
+import { registerHistoryCommands } from "./history-commands.js";
+import { registerWorkflows } from "./workflows-command.js";
 import { registerGraph } from "./graph-command.js";
 import { registerRun } from "./run-command.js";
 import { registerServer } from "./server-command.js";
 import { registerStart } from "./start-command.js";
 import { registerWorker } from "./worker-command.js";
 import { registerValidate } from "./validate-command.js";
+
+/** This package's version, from the package.json beside dist/ and src/. */
+const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
 /**
  * Runs the `weft` CLI with `argv` (without node and script) and resolves to the exit code.
@@ -17,6 +23,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   let exitCode: number = ExitCode.ok;
   const program = new Command("weft")
     .description("Weft: a durable workflow engine for DAGs of tasks.")
+    .version(VERSION, "-V, --version", "print the version of weft")
+    // `weft --version` only: `weft start NAME --version N` is the subcommand's own option.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError("(weft --help lists the commands)");
@@ -27,6 +36,8 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerValidate(program, io, setExit);
   registerGraph(program, io, setExit);
   registerExecutionCommands(program, io, setExit);
+  registerHistoryCommands(program, io, setExit);
+  registerWorkflows(program, io);
   registerStart(program, io);
   registerWorker(program, io);
   registerServer(program, io);

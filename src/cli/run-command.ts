@@ -6,6 +6,7 @@ import { coerceInput } from "../engine/inputs.js";
 import { createRuntime } from "../runtime/runtime.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { ExitCode, stderrLogger, type CliIO } from "./io.js";
+import { explainInterrupt } from "./interrupt.js";
 import { Progress } from "./progress.js";
 import { executionReport, formatReport } from "../runtime/report.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
@@ -85,9 +86,13 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
       baseDir: path.replace(/\/[^/]*$/, "") || "/",
       onEvents: (events) => progress?.onEvents(events),
     });
+    let stopExplaining = () => {};
     try {
       const execution = await runtime.run(spec, input, {
-        onStarted: (started) => io.stderr(`execution ${started.id} started\n`),
+        onStarted: (started) => {
+          io.stderr(`execution ${started.id} started\n`);
+          stopExplaining = explainInterrupt(io, started.id, options.store);
+        },
       });
       progress?.stop();
       const report = executionReport(execution, await runtime.store.listRuns(execution.id));
@@ -99,6 +104,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
       }
       setExit(execution.status === "succeeded" ? ExitCode.ok : ExitCode.failed);
     } finally {
+      stopExplaining();
       progress?.stop();
       await runtime.close();
     }

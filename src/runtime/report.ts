@@ -18,6 +18,8 @@ export interface ExecutionReport {
       output?: unknown;
       error?: unknown;
       undo?: { status: string; attempts: number; error?: unknown };
+      /** A waiting delegate's deadline (ISO 8601): it fails when no callback came by then. */
+      deadline?: string;
     }
   >;
 }
@@ -31,6 +33,9 @@ export function executionReport(execution: ExecutionRecord, runs: readonly TaskR
       attempts: run.attempt,
       ...(run.status === "succeeded" ? { output: run.output } : {}),
       ...(run.error && run.status !== "succeeded" ? { error: run.error } : {}),
+      ...(run.status === "waiting" && run.deadline !== null
+        ? { deadline: new Date(run.deadline).toISOString() }
+        : {}),
     };
   }
   for (const run of runs) {
@@ -73,7 +78,16 @@ export function formatReport(report: ExecutionReport): string {
         : "";
     lines.push(`  ${MARK[task.status] ?? task.status} ${name}${attempts}${error}`);
     if (task.undo) lines.push(`       undo ${name}: ${task.undo.status}`);
+    if (task.status === "waiting") lines.push(...waitingHint(report.id, name, task.deadline));
   }
   if (report.error) lines.push(`error: ${report.error.message}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** What a waiting delegate waits for, until when, and the command that completes it. */
+function waitingHint(id: string, task: string, deadline: string | undefined): string[] {
+  return [
+    `       waiting for a callback${deadline ? ` until ${deadline} (then it fails)` : ""}; complete it with:`,
+    `       weft complete --execution ${id} --task ${task} --output '{...}'   (or: weft fail ... --error MESSAGE)`,
+  ];
 }
