@@ -6,7 +6,7 @@
  * YAML workflows are checked by `weft validate` and run to the end by `weft run` in a directory
  * holding a copy of examples/tasks.mjs (the README points at examples/ for the `js` modules); a
  * delegate task the run waits for is completed with the very command `weft run` prints.
- * TypeScript blocks run with tsx in a project whose `node_modules/weft` is this repository, so
+ * TypeScript blocks are type-checked by tsc (strict) and run with tsx in a project whose `node_modules/weft` is this repository, so
  * `import ... from "weft"` resolves to the built package as it would after `npm install weft`.
  */
 import { spawn } from "node:child_process";
@@ -20,6 +20,7 @@ import { runWeft, startWeft, waitFor } from "../helpers/cli.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TSX = join(ROOT, "node_modules", ".bin", "tsx");
+const TSC = join(ROOT, "node_modules", ".bin", "tsc");
 const FRAGMENT = "<!-- fragment -->";
 
 interface Block {
@@ -96,9 +97,13 @@ async function runYamlWorkflow(code: string): Promise<void> {
   expect(result.code).toBe(0);
 }
 
-function runTsx(file: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function spawnTool(
+  command: string,
+  args: string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(TSX, [file], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -114,7 +119,27 @@ async function runTypeScript(code: string): Promise<void> {
   mkdirSync(join(dir, "node_modules"));
   symlinkSync(ROOT, join(dir, "node_modules", "weft"), "dir");
   writeFileSync(join(dir, "block.ts"), code);
-  const result = await runTsx("block.ts", dir);
+  // Type-checked as a strict user project would (tsx alone only strips the types).
+  const checked = await spawnTool(
+    TSC,
+    [
+      ...["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext"],
+      ...[
+        "--target",
+        "es2022",
+        "--skipLibCheck",
+        "--types",
+        "node",
+        "--typeRoots",
+        join(ROOT, "node_modules", "@types"),
+      ],
+      "block.ts",
+    ],
+    dir,
+  );
+  expect(checked.stdout).toBe("");
+  expect(checked.code).toBe(0);
+  const result = await spawnTool(TSX, ["block.ts"], dir);
   expect(result.stderr).toBe("");
   expect(result.code).toBe(0);
   // Whatever the block ran on the default store ended well.
@@ -140,7 +165,11 @@ describe("README.md", () => {
     } else if (block.lang === "yaml") {
       it(`${name} validates and runs to success`, () => runYamlWorkflow(block.code), 90_000);
     } else {
-      it(`${name} runs with tsx against the built package`, () => runTypeScript(block.code), 90_000);
+      it(
+        `${name} type-checks and runs with tsx against the built package`,
+        () => runTypeScript(block.code),
+        90_000,
+      );
     }
   }
 });
