@@ -88,6 +88,7 @@ export function formatReport(report: ExecutionReport): string {
 function waitingHint(id: string, task: string, deadline: string | undefined): string[] {
   return [
     `       waiting for a callback${deadline ? ` until ${deadline} (then it fails)` : ""}; complete it with:`,
-    `       weft complete --execution ${id} --task ${task} --output '{...}'   (or: weft fail ... --error MESSAGE)`,
+    // By execution and task needs the store; over --server only the token's holder can complete it.
+    `       weft complete --execution ${id} --task ${task} --output JSON   (on its store; or weft complete TOKEN)`,
   ];
 }
