@@ -158,10 +158,10 @@ export async function callbackOverHttp(
 export function requireStore(options: { server?: string; store?: string }, io: CliIO, command: string): void {
   if (options.server !== undefined)
     throw new InvalidInputError(
-      `weft ${command} runs the execution in this process and needs its store: give --store URL, not --server.`,
+      `${command} runs the execution in this process and needs its store: give --store URL, not --server.`,
     );
   if (options.store === undefined && io.env.WEFT_SERVER)
     throw new InvalidInputError(
-      `WEFT_SERVER is set, but weft ${command} runs the execution in this process and needs its store: give --store URL (or unset WEFT_SERVER).`,
+      `WEFT_SERVER is set, but ${command} runs the execution in this process and needs its store: give --store URL (or unset WEFT_SERVER).`,
     );
 }

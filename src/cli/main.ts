@@ -15,6 +15,15 @@ import { registerValidate } from "./validate-command.js";
 /** This package's version, from the package.json beside dist/ and src/. */
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
+/** Why the commands without `--server` have none, and what to do instead: said, not just refused. */
+const NO_SERVER: Record<string, string> = {
+  run: "it runs the workflow in this process; weft start FILE --server URL starts it on a server, weft watch ID follows it.",
+  worker: "it works on the store itself; give --store URL (or $WEFT_STORE).",
+  server: "it serves a store; give --store URL (or $WEFT_STORE).",
+  validate: "it checks files here; nothing is stored.",
+  graph: "it reads the file here; nothing is stored.",
+};
+
 /**
  * Runs the `weft` CLI with `argv` (without node and script) and resolves to the exit code.
  * Errors Weft raises on purpose print as one line; anything else prints as an internal error.
@@ -46,6 +55,10 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; usage errors exit 2 (commander already printed the message).
+      if (error.code === "commander.unknownOption" && /'--server'/.test(error.message)) {
+        const hint = NO_SERVER[argv[0] ?? ""];
+        if (hint) io.stderr(`weft ${argv[0]} does not call a server: ${hint}\n`);
+      }
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.invalid;
     }
     if (error instanceof CliExit) {

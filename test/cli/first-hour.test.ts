@@ -267,4 +267,11 @@ describe("commands that need the store", () => {
     expect(fromEnv.code).toBe(2);
     expect(fromEnv.stderr).toContain("WEFT_SERVER is set");
   });
+
+  it("run has no --server, and says what to use instead", async () => {
+    const result = await runWeft(["run", "once.yaml", "--server", "http://127.0.0.1:9"], { cwd: dir, env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("unknown option '--server'");
+    expect(result.stderr).toContain("weft start FILE --server URL");
+  });
 });
