@@ -15,6 +15,7 @@ interface SourceOptions {
   json?: boolean;
 }
 
+/** Adds `weft events ID [--follow] [--json]` and `weft watch ID [--json]` (with `--store` or `--server`). */
 export function registerHistoryCommands(program: Command, io: CliIO, setExit: (code: number) => void): void {
   withServerOption(
     withStoreOption(

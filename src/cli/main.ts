@@ -4,6 +4,7 @@ import { WeftError } from "../shared/errors.js";
 import { CliExit, ExitCode, processIO, type CliIO } from "./io.js";
 import { registerExecutionCommands } from "./execution-commands.js";
 import { registerHistoryCommands } from "./history-commands.js";
+import { registerList } from "./list-command.js";
 import { registerWorkflows } from "./workflows-command.js";
 import { registerGraph } from "./graph-command.js";
 import { registerRun } from "./run-command.js";
@@ -44,6 +45,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerRun(program, io, setExit);
   registerValidate(program, io, setExit);
   registerGraph(program, io, setExit);
+  registerList(program, io);
   registerExecutionCommands(program, io, setExit);
   registerHistoryCommands(program, io, setExit);
   registerWorkflows(program, io);

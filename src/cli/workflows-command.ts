@@ -15,6 +15,7 @@ interface WorkflowRow {
   createdAt: string;
 }
 
+/** Adds `weft workflows [--json]` (with `--store` or `--server`). */
 export function registerWorkflows(program: Command, io: CliIO): void {
   withServerOption(
     withStoreOption(
