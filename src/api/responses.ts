@@ -98,6 +98,7 @@ export const executionReport = z
         undo: z
           .object({ status: taskStatus, attempts: z.number().int(), error: z.unknown().optional() })
           .optional(),
+        deadline: isoTime.optional().describe("A waiting delegate's deadline."),
       }),
     ),
   })

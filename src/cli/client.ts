@@ -1,7 +1,8 @@
 /**
- * The CLI as a client of the HTTP API: `weft status|cancel|complete|fail|start --server URL`
- * (or $WEFT_SERVER) call a `weft server` with Node's fetch instead of opening the store, and
- * print the same output with the same exit codes. A 4xx answer exits 2 with the server's message.
+ * The CLI as a client of the HTTP API: the commands on stored executions and workflows (`list`,
+ * `status`, `events`, `watch`, `cancel`, `retry`, `workflows`, `complete`, `fail`, `start`) with
+ * `--server URL` (or $WEFT_SERVER) call a `weft server` with Node's fetch instead of opening the
+ * store, and print the same output with the same exit codes. A 4xx answer exits 2 with the server's message.
  */
 import type { Command } from "commander";
 import { InvalidInputError } from "../shared/errors.js";
@@ -66,8 +67,7 @@ export async function callApi<T>(
   path: string,
   body?: { json: unknown } | { yaml: string },
 ): Promise<T> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (target.token) headers.authorization = `Bearer ${target.token}`;
+  const headers = requestHeaders(target, "application/json");
   let payload: string | undefined;
   if (body && "json" in body) {
     headers["content-type"] = "application/json";
@@ -76,9 +76,24 @@ export async function callApi<T>(
     headers["content-type"] = "application/yaml";
     payload = body.yaml;
   }
-  let response: Response;
+  const response = await request(target, path, { method, headers, body: payload });
+  const text = await response.text();
+  const parsed = parseJson(text);
+  if (response.ok) return parsed as T;
+  throw answerError(response, parsed);
+}
+
+/** The headers of a request: what it accepts, and the bearer token when there is one. */
+export function requestHeaders(target: ServerTarget, accept: string): Record<string, string> {
+  const headers: Record<string, string> = { accept };
+  if (target.token) headers.authorization = `Bearer ${target.token}`;
+  return headers;
+}
+
+/** fetch, with a server that cannot be reached said in one line (exit 2). */
+export async function request(target: ServerTarget, path: string, init: RequestInit): Promise<Response> {
   try {
-    response = await fetch(`${target.url}${path}`, { method, headers, body: payload });
+    return await fetch(`${target.url}${path}`, init);
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     throw new CliExit(
@@ -86,19 +101,28 @@ export async function callApi<T>(
       `weft: cannot reach the Weft server at ${target.url}: ${cause?.code ?? cause?.message ?? String(error)}.`,
     );
   }
-  const text = await response.text();
-  let parsed: unknown;
+}
+
+function parseJson(text: string): unknown {
   try {
-    parsed = text === "" ? null : JSON.parse(text);
+    return text === "" ? null : JSON.parse(text);
   } catch {
-    parsed = null;
+    return null;
   }
-  if (response.ok) return parsed as T;
+}
+
+/** The exit a non-2xx answer ends the command with: the server's own message. */
+export function answerError(response: Response, body: unknown): CliExit {
   const message =
-    (parsed as { error?: { message?: unknown } } | null)?.error?.message ??
+    (body as { error?: { message?: unknown } } | null)?.error?.message ??
     `HTTP ${response.status} ${response.statusText}`;
   // The server's 5xx bodies say "internal error (request id ...)": a failure, not bad input.
-  throw new CliExit(response.status >= 500 ? ExitCode.failed : ExitCode.invalid, `weft: ${String(message)}`);
+  return new CliExit(response.status >= 500 ? ExitCode.failed : ExitCode.invalid, `weft: ${String(message)}`);
+}
+
+/** The JSON body of an answer that is not 2xx, for answerError. */
+export async function errorBody(response: Response): Promise<unknown> {
+  return parseJson(await response.text());
 }
 
 /** `/v1/...` with each segment escaped. */
@@ -125,4 +149,19 @@ export async function callbackOverHttp(
   const body = outcome.status === "succeeded" ? { output: outcome.output } : { error: outcome.error };
   const action = outcome.status === "succeeded" ? "complete" : "fail";
   return callApi(server, "POST", `${apiPath("callbacks", token)}/${action}`, { json: body });
+}
+
+/**
+ * For commands that run work in this process and so must open the store themselves (`weft
+ * resume`): a server given by `--server` or $WEFT_SERVER is refused rather than ignored.
+ */
+export function requireStore(options: { server?: string; store?: string }, io: CliIO, command: string): void {
+  if (options.server !== undefined)
+    throw new InvalidInputError(
+      `${command} runs the execution in this process and needs its store: give --store URL, not --server.`,
+    );
+  if (options.store === undefined && io.env.WEFT_SERVER)
+    throw new InvalidInputError(
+      `WEFT_SERVER is set, but ${command} runs the execution in this process and needs its store: give --store URL (or unset WEFT_SERVER).`,
+    );
 }

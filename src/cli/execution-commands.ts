@@ -1,7 +1,6 @@
-/** `weft list`, `status`, `cancel`, `resume`, `complete`, `fail`: commands on stored executions. */
+/** `weft status`, `cancel`, `retry`, `resume`, `complete`, `fail`: commands on stored executions. */
 import type { Command } from "commander";
 import { Engine } from "../engine/engine.js";
-import type { ExecutionStatus } from "../engine/states.js";
 import type { Store } from "../engine/store.js";
 import { createRuntime } from "../runtime/runtime.js";
 import { openStore } from "../runtime/open-store.js";
@@ -10,16 +9,15 @@ import { CliExit, ExitCode, type CliIO } from "./io.js";
 import { executionReport, formatReport, type ExecutionReport } from "../runtime/report.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
 import { parseConcurrency } from "./run-command.js";
-import { apiPath, callApi, callbackOverHttp, serverTarget, withServerOption } from "./client.js";
-
-const STATUSES: readonly ExecutionStatus[] = [
-  "pending",
-  "running",
-  "compensating",
-  "succeeded",
-  "failed",
-  "cancelled",
-];
+import {
+  apiPath,
+  callApi,
+  callbackOverHttp,
+  requireStore,
+  serverTarget,
+  withServerOption,
+} from "./client.js";
+import { withSource } from "./source.js";
 
 async function withStore<T>(
   options: { store?: string },
@@ -53,53 +51,12 @@ function parseJsonOption(name: string, text: string | undefined): unknown {
   }
 }
 
+/** Adds `weft status`, `cancel`, `retry`, `resume`, `complete` and `fail`. */
 export function registerExecutionCommands(
   program: Command,
   io: CliIO,
   setExit: (code: number) => void,
 ): void {
-  withStoreOption(
-    program
-      .command("list")
-      .description("list executions, newest first")
-      .option("--status <status>", `only this status (${STATUSES.join(", ")})`)
-      .option("--workflow <name>", "only this workflow")
-      .option("--limit <n>", "at most n executions (default 50)")
-      .option("--json", "print a JSON array"),
-  ).action(
-    async (options: {
-      status?: string;
-      workflow?: string;
-      limit?: string;
-      json?: boolean;
-      store?: string;
-    }) => {
-      if (options.status !== undefined && !STATUSES.includes(options.status as ExecutionStatus)) {
-        throw new InvalidInputError(
-          `--status must be one of ${STATUSES.join(", ")}, got "${options.status}".`,
-        );
-      }
-      const limit = options.limit === undefined ? 50 : parseConcurrency(options.limit);
-      await withStore(options, io, async (store) => {
-        const executions = await store.listExecutions({
-          status: options.status as ExecutionStatus | undefined,
-          workflow: options.workflow,
-          limit,
-        });
-        const rows = executions.map((e) => ({
-          id: e.id,
-          workflow: e.workflow,
-          status: e.status,
-          createdAt: new Date(e.createdAt).toISOString(),
-        }));
-        if (options.json) io.stdout(`${JSON.stringify(rows)}\n`);
-        else
-          for (const row of rows)
-            io.stdout(`${row.id}  ${row.status.padEnd(12)} ${row.workflow.padEnd(20)} ${row.createdAt}\n`);
-      });
-    },
-  );
-
   withServerOption(
     withStoreOption(
       program
@@ -111,47 +68,10 @@ export function registerExecutionCommands(
     { token: true },
   ).action(
     async (id: string, options: { json?: boolean; store?: string; server?: string; token?: string }) => {
-      const server = serverTarget(options, io);
-      if (server) {
-        const report = await callApi<ExecutionReport>(server, "GET", apiPath("executions", id));
-        io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-        return;
-      }
-      await withStore(options, io, async (store) => {
-        const execution = await new Engine(store).getExecution(id);
-        const report = executionReport(execution, await store.listRuns(id));
-        io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-      });
+      const report = await withSource(options, io, (source) => source.report(id));
+      io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
     },
   );
-
-  withStoreOption(
-    program
-      .command("events")
-      .description("show an execution's history")
-      .argument("<id>")
-      .option("--json", "print a JSON array"),
-  ).action(async (id: string, options: { json?: boolean; store?: string }) => {
-    await withStore(options, io, async (store) => {
-      await new Engine(store).getExecution(id);
-      const events = await store.listEvents(id);
-      if (options.json) {
-        io.stdout(`${JSON.stringify(events)}\n`);
-        return;
-      }
-      for (const event of events) {
-        const what = [
-          event.task && `${event.kind === "undo" ? "undo " : ""}${event.task}`,
-          event.attempt && `attempt ${event.attempt}`,
-          event.worker && `by ${event.worker}`,
-        ]
-          .filter(Boolean)
-          .join(", ");
-        const error = event.error ? `: ${event.error.message}` : "";
-        io.stdout(`${new Date(event.at).toISOString()}  ${event.type.padEnd(22)} ${what}${error}\n`);
-      }
-    });
-  });
 
   withServerOption(
     withStoreOption(
@@ -181,31 +101,79 @@ export function registerExecutionCommands(
     },
   );
 
-  withStoreOption(
-    program
-      .command("resume")
-      .description("finish an execution whose process died: reclaim its runs and run the rest here")
-      .argument("<id>")
-      .option("--concurrency <n>", "task runs at once (default 8)")
-      .option("--json", "print one JSON object with the result"),
-  ).action(async (id: string, options: { store?: string; concurrency?: string; json?: boolean }) => {
-    const runtime = await createRuntime({
-      store: storeUrl(options, io),
-      concurrency: parseConcurrency(options.concurrency),
-    });
-    try {
-      const stored = await runtime.engine.getExecution(id);
-      const abandoned = await runtime.reclaimFromDeadProcesses(id);
-      if (abandoned > 0) io.stderr(`reclaimed ${abandoned} run(s) of a dead process\n`);
-      io.stderr(`execution ${id} resumed\n`);
-      const execution = await runtime.resume(id, { baseDir: stored.baseDir ?? io.cwd });
-      const report = executionReport(execution, await runtime.store.listRuns(id));
-      io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
-      setExit(execution.status === "succeeded" ? ExitCode.ok : ExitCode.failed);
-    } finally {
-      await runtime.close();
-    }
-  });
+  withServerOption(
+    withStoreOption(
+      program
+        .command("retry")
+        .description("run a failed task again with fresh attempts; its execution runs on")
+        .argument("<id>")
+        .argument("<task>", "the failed task's name")
+        .option("--json", "print the execution's report as one JSON object"),
+    ),
+    { token: true },
+  ).action(
+    async (
+      id: string,
+      task: string,
+      options: { json?: boolean; store?: string; server?: string; token?: string },
+    ) => {
+      const server = serverTarget(options, io);
+      const report = server
+        ? await callApi<ExecutionReport>(server, "POST", `${apiPath("executions", id, "tasks", task)}/retry`)
+        : await withStore(options, io, async (store) => {
+            const engine = new Engine(store);
+            const execution = await engine.getExecution(id);
+            if (!Object.hasOwn(execution.spec.tasks, task))
+              throw new InvalidInputError(
+                `Execution ${id} has no task "${task}"; its tasks are ${Object.keys(execution.spec.tasks).join(", ")}.`,
+              );
+            await engine.retryTask(id, task);
+            return executionReport(await engine.getExecution(id), await store.listRuns(id));
+          });
+      if (options.json) io.stdout(`${JSON.stringify(report)}\n`);
+      io.stderr(`task "${task}" of execution ${id}: ready again; the execution is ${report.status}\n`);
+      // Over a server its workers run it; on a store, nothing may be running this execution.
+      if (!server)
+        io.stderr(
+          `a weft worker on this store runs it; to run it here: weft resume ${id} (weft watch ${id} follows it)\n`,
+        );
+    },
+  );
+
+  withServerOption(
+    withStoreOption(
+      program
+        .command("resume")
+        .description("finish an execution whose process died: reclaim its runs and run the rest here")
+        .argument("<id>")
+        .option("--concurrency <n>", "task runs at once (default 8)")
+        .option("--json", "print one JSON object with the result"),
+    ),
+    { token: false },
+  ).action(
+    async (
+      id: string,
+      options: { store?: string; server?: string; concurrency?: string; json?: boolean },
+    ) => {
+      requireStore(options, io, "resume");
+      const runtime = await createRuntime({
+        store: storeUrl(options, io),
+        concurrency: parseConcurrency(options.concurrency),
+      });
+      try {
+        const stored = await runtime.engine.getExecution(id);
+        const abandoned = await runtime.reclaimFromDeadProcesses(id);
+        if (abandoned > 0) io.stderr(`reclaimed ${abandoned} run(s) of a dead process\n`);
+        io.stderr(`execution ${id} resumed\n`);
+        const execution = await runtime.resume(id, { baseDir: stored.baseDir ?? io.cwd });
+        const report = executionReport(execution, await runtime.store.listRuns(id));
+        io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
+        setExit(execution.status === "succeeded" ? ExitCode.ok : ExitCode.failed);
+      } finally {
+        await runtime.close();
+      }
+    },
+  );
 
   const target = (command: Command) =>
     withServerOption(

@@ -7,6 +7,7 @@ import { createRuntime, type Runnable } from "../runtime/runtime.js";
 import { isModuleFile, loadModuleWorkflow } from "../runtime/workflow-modules.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { ExitCode, stderrLogger, type CliIO } from "./io.js";
+import { explainInterrupt } from "./interrupt.js";
 import { Progress } from "./progress.js";
 import { executionReport, formatReport } from "../runtime/report.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
@@ -96,9 +97,13 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
       baseDir: path.replace(/\/[^/]*$/, "") || "/",
       onEvents: (events) => progress?.onEvents(events),
     });
+    let stopExplaining = () => {};
     try {
       const execution = await runtime.run(workflow, input, {
-        onStarted: (started) => io.stderr(`execution ${started.id} started\n`),
+        onStarted: (started) => {
+          io.stderr(`execution ${started.id} started\n`);
+          stopExplaining = explainInterrupt(io, started.id, options.store);
+        },
       });
       progress?.stop();
       const report = executionReport(execution, await runtime.store.listRuns(execution.id));
@@ -110,6 +115,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
       }
       setExit(execution.status === "succeeded" ? ExitCode.ok : ExitCode.failed);
     } finally {
+      stopExplaining();
       progress?.stop();
       await runtime.close();
     }

@@ -11,5 +11,5 @@ export function withStoreOption(command: Command): Command {
 }
 
 export function storeUrl(options: { store?: string }, io: CliIO): string {
-  return options.store ?? io.env.WEFT_STORE ?? DEFAULT_STORE_URL;
+  return options.store ?? (io.env.WEFT_STORE || DEFAULT_STORE_URL);
 }

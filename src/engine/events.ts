@@ -42,3 +42,12 @@ export interface ExecutionEvent {
   error?: TaskError | ExecutionError;
   data?: unknown;
 }
+
+/**
+ * Whether an event is about the execution or one of its user's tasks or undos, rather than an
+ * internal run of the engine (the `$end` sync point that evaluates `output`, the end of the
+ * undos): histories shown to people and progress displays keep only these.
+ */
+export function isUserEvent(event: Pick<ExecutionEvent, "kind">): boolean {
+  return event.kind === undefined || event.kind === "task" || event.kind === "undo";
+}

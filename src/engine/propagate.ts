@@ -77,7 +77,8 @@ export async function propagateEnds(t: Transition, ended: readonly TaskRunRecord
 function recordEnd(t: Transition, run: TaskRunRecord): void {
   const type = EVENT_OF_END[run.status];
   if (type && run.kind !== RunKind.end && run.kind !== RunKind.undoEnd)
-    t.runEvent(type, run, run.error ? { error: run.error } : undefined);
+    // A success keeps the run's last error (an earlier attempt's) in the store, not in its event.
+    t.runEvent(type, run, run.error && run.status !== "succeeded" ? { error: run.error } : undefined);
   if (run.kind === RunKind.task && run.status === "failed" && !run.allowFailure) {
     const error: ExecutionError = {
       type: run.error?.type ?? "Error",

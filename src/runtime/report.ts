@@ -23,6 +23,8 @@ export interface ExecutionReport {
       output?: unknown;
       error?: unknown;
       undo?: { status: string; attempts: number; error?: unknown };
+      /** A waiting delegate's deadline (ISO 8601): it fails when no callback came by then. */
+      deadline?: string;
     }
   >;
 }
@@ -51,6 +53,9 @@ export function executionReport(execution: ExecutionRecord, runs: readonly TaskR
       attempts: run.attempt,
       ...(run.status === "succeeded" ? { output: run.output } : {}),
       ...(run.error && run.status !== "succeeded" ? { error: run.error } : {}),
+      ...(run.status === "waiting" && run.deadline !== null
+        ? { deadline: new Date(run.deadline).toISOString() }
+        : {}),
     };
   }
   for (const run of runs) {
@@ -95,8 +100,18 @@ export function formatReport(report: ExecutionReport): string {
         : "";
     lines.push(`  ${MARK[task.status] ?? task.status} ${name}${attempts}${error}`);
     if (task.undo) lines.push(`       undo ${name}: ${task.undo.status}`);
+    if (task.status === "waiting") lines.push(...waitingHint(report.id, name, task.deadline));
   }
   if (report.error) lines.push(`error: ${report.error.message}`);
   if (report.waitingFor) lines.push(`waiting for ${report.waitingFor}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** What a waiting delegate waits for, until when, and the command that completes it. */
+function waitingHint(id: string, task: string, deadline: string | undefined): string[] {
+  return [
+    `       waiting for a callback${deadline ? ` until ${deadline} (then it fails)` : ""}; complete it with:`,
+    // By execution and task needs the store; over --server only the token's holder can complete it.
+    `       weft complete --execution ${id} --task ${task} --output JSON   (on its store; or weft complete TOKEN)`,
+  ];
 }
