@@ -261,7 +261,7 @@ export class Worker {
     this.outcomes = [];
   }
 
-  /** Waits `ms`, or less when woken (stop() wakes a worker waiting out an outage). */
+  /** Waits `ms`, or less when woken (new work here; stop() waking a worker that waits out an outage). */
   private pauseUnlessWoken(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -305,17 +305,7 @@ export class Worker {
       this.woken = false;
       return;
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = null;
-        resolve();
-      }, delay);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
-      };
-    });
+    await this.pauseUnlessWoken(delay);
     this.woken = false;
   }
 
