@@ -164,10 +164,3 @@ export const ACTION_ARGUMENTS = makeArguments();
 export type ArgumentsAction = keyof typeof ACTION_ARGUMENTS;
 /** The evaluated `with` of `action`, parsed. */
 export type ActionArguments<A extends ArgumentsAction> = z.output<(typeof ACTION_ARGUMENTS)[A]>;
-
-/** The fields `action`'s `with` accepts, for "did you mean" hints; undefined when any field goes. */
-export function argumentFields(action: string): readonly string[] | undefined {
-  if (!Object.hasOwn(ACTION_ARGUMENTS, action)) return undefined;
-  const schema = ACTION_ARGUMENTS[action as ArgumentsAction];
-  return schema instanceof z.ZodObject && action !== "delegate" ? Object.keys(schema.shape) : undefined;
-}

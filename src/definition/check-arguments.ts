@@ -6,12 +6,7 @@
  */
 import type { z } from "zod";
 import { closest, quote, type Problem } from "./diagnostics.js";
-import {
-  ACTION_ARGUMENTS,
-  argumentFields,
-  EXPRESSION_STRING,
-  type ArgumentsAction,
-} from "./action-arguments.js";
+import { ACTION_ARGUMENTS, EXPRESSION_STRING, type ArgumentsAction } from "./action-arguments.js";
 import { formatPath } from "./schema-issues.js";
 import type { TaskSpec } from "./spec.js";
 
@@ -39,11 +34,11 @@ function check(task: string, action: string, args: unknown, base: Path, problems
   const parsed = schema.safeParse(args);
   if (parsed.success) return;
   const prefix = `task ${quote(task)}: `;
-  const where = formatPath(base.slice(2));
   for (const issue of parsed.error.issues) {
     const path = [...base, ...issue.path.map((s) => (typeof s === "number" ? s : String(s)))];
     if (issue.code === "unrecognized_keys") {
-      const allowed = argumentFields(action) ?? [];
+      const allowed = fieldsAt(schema, issue.path);
+      const inside = formatPath(path.slice(2));
       for (const key of issue.keys) {
         const guess = closest(key, allowed);
         const hint = guess ? ` (did you mean "${guess}"?)` : "";
@@ -51,7 +46,7 @@ function check(task: string, action: string, args: unknown, base: Path, problems
           path: [...path, key],
           at: "key",
           task,
-          message: `${prefix}unknown field "${key}" in "${where}" of action ${action}${hint}; expected one of: ${allowed.join(", ")}`,
+          message: `${prefix}unknown field "${key}" in "${inside}" of action ${action}${hint}; expected one of: ${allowed.join(", ")}`,
         });
       }
       continue;
@@ -67,6 +62,24 @@ function check(task: string, action: string, args: unknown, base: Path, problems
       message: `${prefix}${field} ${state}, expected ${issue.message} (action ${action})`,
     });
   }
+}
+
+/** The fields of the object schema at `path` inside `schema` (optional and nullable wrappers looked through). */
+function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let current: unknown = schema;
+  for (const segment of [...path, undefined]) {
+    // zod keeps the wrapped schema of .optional() and .nullish() in `def.innerType`.
+    let def = (current as { def?: { innerType?: unknown } }).def;
+    while (def?.innerType !== undefined) {
+      current = def.innerType;
+      def = (current as { def?: { innerType?: unknown } }).def;
+    }
+    const shape = (current as { shape?: Record<string, unknown> }).shape;
+    if (shape === undefined) return [];
+    if (segment === undefined) return Object.keys(shape);
+    current = shape[String(segment)];
+  }
+  return [];
 }
 
 function standsForAValue(args: unknown, path: readonly PropertyKey[]): boolean {
