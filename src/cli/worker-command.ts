@@ -28,6 +28,20 @@ function logEvents(io: CliIO, events: readonly ExecutionEvent[]): void {
   }
 }
 
+/** The public URL, checked once at start: a typo would otherwise give every delegate a dead callback link. */
+function parsePublicUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:"))
+    throw new InvalidInputError(`--public-url must be an http: or https: URL, got "${raw}".`);
+  return raw;
+}
+
 export function registerWorker(program: Command, io: CliIO): void {
   withStoreOption(
     program
@@ -49,6 +63,10 @@ export function registerWorker(program: Command, io: CliIO): void {
         "--allow-hosts <list>",
         "hosts, addresses and ranges http tasks may reach, * for any (default: $WEFT_ALLOW_HOSTS, else all but link-local and metadata)",
       )
+      .option(
+        "--public-url <url>",
+        "where third parties reach the HTTP API, the base of delegate callback links (default: $WEFT_PUBLIC_URL)",
+      )
       .option("--quiet", "do not log task ends"),
   ).action(
     async (options: {
@@ -60,7 +78,9 @@ export function registerWorker(program: Command, io: CliIO): void {
       quiet?: boolean;
       allowActions?: string;
       allowHosts?: string;
+      publicUrl?: string;
     }) => {
+      const publicUrl = parsePublicUrl(options.publicUrl ?? io.env.WEFT_PUBLIC_URL);
       const allowActions = [options.allowActions ?? io.env.WEFT_ALLOW_ACTIONS ?? ""];
       const allowHosts = [options.allowHosts ?? io.env.WEFT_ALLOW_HOSTS ?? ""];
       compileRunPolicy({ allowActions, allowHosts }); // bad entries are refused before anything starts
@@ -82,6 +102,7 @@ export function registerWorker(program: Command, io: CliIO): void {
           logger: stderrLogger(io),
           allowActions,
           allowHosts,
+          publicUrl,
           onEvents: options.quiet ? undefined : (events) => logEvents(io, events),
         }),
       );
