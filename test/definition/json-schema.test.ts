@@ -51,7 +51,7 @@ describe("schema/workflow.schema.json", () => {
   });
 
   it("is a union on action: each action's with has its own fields, and expressions stand for values", () => {
-    const task = workflowJsonSchema().properties!.tasks!.additionalProperties as Schema;
+    const task = (workflowJsonSchema() as Schema).properties!.tasks!.additionalProperties as Schema;
     const branches = task.allOf as { if: Schema; then: { properties: { with: Schema } } }[];
     const withOf = (action: string) =>
       branches.find((branch) => JSON.stringify(branch.if).includes(`"const":"${action}"`))!.then.properties
