@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callbackLinkRead } from "../../src/definition/callback-reads.js";
 import { parseWorkflow } from "../../src/definition/index.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
+import { runWeft } from "../helpers/cli.js";
 
 let server: Server;
 let hook: string;
@@ -76,5 +77,14 @@ describe("a delegate reading callback.url", () => {
     expect(callbackLinkRead({ notify: { body: "${{ callback . failUrl }}" } })).toBe("callback.failUrl");
     expect(callbackLinkRead({ notify: { body: { t: "${{ callback.token }}" } } })).toBeUndefined();
     expect(callbackLinkRead({ message: "callback.url, not an expression" })).toBeUndefined();
+  });
+
+  it("weft worker refuses a --public-url that is no http(s) URL before it opens the store", async () => {
+    // Needs `npm run build`: runWeft runs bin/weft.js over dist/.
+    const result = await runWeft(["worker", "--public-url", "weft.example", "--store", "memory:"], {
+      cwd: process.cwd(),
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--public-url must be an http: or https: URL, got "weft.example".');
   });
 });
