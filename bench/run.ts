@@ -14,6 +14,7 @@ import { openStore } from "../src/runtime/open-store.js";
 import { benchGraphReduce } from "./graph-reduce.js";
 import { benchHttp, printHttpBench } from "./http.js";
 import { benchPostgres, printPostgres } from "./postgres.js";
+import { benchBuilder, formatBuilderBench } from "./builder.js";
 import { benchValidate, formatValidateBench } from "./validate.js";
 import { chain, fanOut, layered, plainExecutor } from "./workloads.js";
 
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
   );
 
   console.log(formatValidateBench(await benchValidate()));
+  console.log(formatBuilderBench(await benchBuilder()));
 
   const fan = fanOut(10_000);
   await plainExecutor(fan); // warm-up

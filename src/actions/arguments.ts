@@ -1,9 +1,51 @@
 /**
- * Readers for a task's `with` arguments. Each one checks one field and throws an
+ * Reading a task's `with` arguments: each action parses them with its schema and gets an
  * `ActionArgumentError` naming the action and the field, so every action reports bad input
  * with the same wording.
  */
+import type { z } from "zod";
+import {
+  ACTION_ARGUMENTS,
+  type ActionArguments,
+  type ArgumentsAction,
+} from "../definition/action-arguments.js";
 import { ActionArgumentError } from "./action.js";
+
+/**
+ * A task's evaluated `with`, checked against its action's schema (definition/action-arguments.ts,
+ * the one `weft validate` checks written definitions with). Throws `ActionArgumentError` for the
+ * first bad field. Unknown fields are let through at run time: validation refuses them in new
+ * definitions, and a definition stored before it did should still run.
+ *
+ * @example
+ * const { command, env, cwd } = parseArguments("shell", args);
+ */
+export function parseArguments<A extends ArgumentsAction>(
+  action: A,
+  args: Record<string, unknown>,
+): ActionArguments<A> {
+  const parsed = (ACTION_ARGUMENTS[action] as z.ZodType).safeParse(args);
+  if (!parsed.success) {
+    const issue = parsed.error.issues.find((candidate) => candidate.code !== "unrecognized_keys");
+    if (issue !== undefined) {
+      const field = issue.path.map(String).join(".");
+      const value = valueAt(args, issue.path);
+      const got = value === undefined ? "" : `, got ${describe(value)}`;
+      throw new ActionArgumentError(action, field, `must be ${issue.message}${got}`);
+    }
+  }
+  // The schemas transform nothing, so the arguments are the parsed value.
+  return args as ActionArguments<A>;
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let current = data;
+  for (const segment of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}
 
 /** Short description of a value for error messages: its JSON form, cut to 60 characters. */
 export function describe(value: unknown): string {
@@ -22,72 +64,17 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * `with[field]` as a string, or undefined when absent.
+ * A parsed map of strings (environment variables, HTTP headers) with its numbers and booleans
+ * turned into strings: YAML writes `PORT: 8080` as a number and an expression may yield one.
  *
  * @example
- * optionalString("http", args, "method") // "GET" | undefined
+ * toStrings({ PORT: 8080 }) // { PORT: "8080" }
  */
-export function optionalString(
-  action: string,
-  args: Record<string, unknown>,
-  field: string,
-): string | undefined {
-  const value = args[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string") {
-    throw new ActionArgumentError(action, field, `must be a string, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** `with[field]` as a non-empty string; absent or empty is an error. */
-export function requireString(action: string, args: Record<string, unknown>, field: string): string {
-  const value = optionalString(action, args, field);
-  if (value === undefined) throw new ActionArgumentError(action, field, "must be a string");
-  if (value.trim() === "") throw new ActionArgumentError(action, field, "must not be empty");
-  return value;
-}
-
-/** `with[field]` as a boolean, or undefined when absent. */
-export function optionalBoolean(
-  action: string,
-  args: Record<string, unknown>,
-  field: string,
-): boolean | undefined {
-  const value = args[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "boolean") {
-    throw new ActionArgumentError(action, field, `must be true or false, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/**
- * `with[field]` as an object of strings (environment variables, HTTP headers), or undefined
- * when absent. Numbers and booleans are turned into strings, because YAML writes `PORT: 8080`
- * as a number and an expression may yield one; anything else is an error.
- */
-export function optionalStringMap(
-  action: string,
-  args: Record<string, unknown>,
-  field: string,
+export function toStrings(
+  map: Record<string, string | number | boolean> | null | undefined,
 ): Record<string, string> | undefined {
-  const value = args[field];
-  if (value === undefined || value === null) return undefined;
-  if (!isRecord(value)) {
-    throw new ActionArgumentError(action, field, `must be an object of strings, got ${describe(value)}`);
-  }
+  if (map === undefined || map === null) return undefined;
   const result: Record<string, string> = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (typeof item === "string") result[key] = item;
-    else if (typeof item === "number" || typeof item === "boolean") result[key] = String(item);
-    else {
-      throw new ActionArgumentError(
-        action,
-        `${field}.${key}`,
-        `must be a string, number or boolean, got ${describe(item)}`,
-      );
-    }
-  }
+  for (const [key, value] of Object.entries(map)) result[key] = String(value);
   return result;
 }

@@ -3,10 +3,10 @@
  * what examples and tests use to shape a workflow, time it, and exercise retries.
  */
 import { TaskFailure } from "../shared/errors.js";
-import { DURATION_FORMS, parseDuration } from "../shared/durations.js";
+import { parseDuration } from "../shared/durations.js";
 import { setLongTimeout } from "../shared/long-timeout.js";
-import { abortReason, ActionArgumentError, type Action } from "./action.js";
-import { describe, optionalBoolean, optionalString } from "./arguments.js";
+import { abortReason, type Action } from "./action.js";
+import { parseArguments } from "./arguments.js";
 
 /**
  * `noop`: does nothing; its output is the whole `with` object (`{}` when empty), which makes
@@ -33,15 +33,12 @@ export const echoAction: Action = async (args) => args.message ?? null;
  * // with: { duration: "2s" } -> output null after two seconds
  */
 export const sleepAction: Action = (args, ctx) => {
-  const ms = parseDuration(args.duration);
-  if (ms === undefined) {
-    return Promise.reject(
-      new ActionArgumentError(
-        "sleep",
-        "duration",
-        `must be ${DURATION_FORMS}, got ${describe(args.duration)}`,
-      ),
-    );
+  let ms: number;
+  try {
+    // The schema accepts only durations parseDuration reads.
+    ms = parseDuration(parseArguments("sleep", args).duration)!;
+  } catch (error) {
+    return Promise.reject(error);
   }
   const { signal } = ctx;
   if (signal.aborted) return Promise.reject(abortReason(signal));
@@ -68,18 +65,11 @@ export const sleepAction: Action = (args, ctx) => {
  * // with: { untilAttempt: 3 }, retry: { attempts: 3 } -> fails twice, then output { attempt: 3 }
  */
 export const failAction: Action = async (args, ctx) => {
-  const message = optionalString("fail", args, "message") ?? "failed on purpose";
-  const retryable = optionalBoolean("fail", args, "retryable") ?? true;
-  const untilAttempt = args.untilAttempt;
-  if (untilAttempt !== undefined && untilAttempt !== null) {
-    if (typeof untilAttempt !== "number" || !Number.isInteger(untilAttempt) || untilAttempt < 1) {
-      throw new ActionArgumentError(
-        "fail",
-        "untilAttempt",
-        `must be a whole number >= 1, got ${describe(untilAttempt)}`,
-      );
-    }
-    if (ctx.attempt >= untilAttempt) return { attempt: ctx.attempt };
-  }
+  const parsed = parseArguments("fail", args);
+  const message = parsed.message ?? "failed on purpose";
+  const retryable = parsed.retryable ?? true;
+  const untilAttempt = parsed.untilAttempt;
+  if (untilAttempt !== undefined && untilAttempt !== null && ctx.attempt >= untilAttempt)
+    return { attempt: ctx.attempt };
   throw new TaskFailure(message, { retryable });
 };

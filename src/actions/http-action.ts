@@ -6,7 +6,7 @@
 import { validateHeaderName, validateHeaderValue } from "node:http";
 import { TaskFailure } from "../shared/errors.js";
 import { abortReason, ActionArgumentError, type Action } from "./action.js";
-import { describe, optionalStringMap, optionalString, requireString } from "./arguments.js";
+import { describe, parseArguments, toStrings } from "./arguments.js";
 import { DEFAULT_EGRESS_POLICY } from "./egress-policy.js";
 import { EgressRefusal, exchange, type HttpExchange } from "./http-request.js";
 
@@ -92,8 +92,9 @@ function checkedHeaders(given: Record<string, string> | undefined): Record<strin
  * // with: { url: "https://api.example.com/orders", body: { id: 7 } } -> POST, output { status: 201, ... }
  */
 export const httpAction: Action = async (args, ctx) => {
-  const url = parseUrl(requireString("http", args, "url"));
-  const headers = checkedHeaders(optionalStringMap("http", args, "headers"));
+  const parsed = parseArguments("http", args);
+  const url = parseUrl(parsed.url);
+  const headers = checkedHeaders(toStrings(parsed.headers));
 
   let payload: string | undefined;
   if (args.body !== undefined && args.body !== null) {
@@ -103,9 +104,7 @@ export const httpAction: Action = async (args, ctx) => {
       headers["content-type"] ??= "application/json";
     }
   }
-  const method = (
-    optionalString("http", args, "method") ?? (payload === undefined ? "GET" : "POST")
-  ).toUpperCase();
+  const method = (parsed.method ?? (payload === undefined ? "GET" : "POST")).toUpperCase();
   if (!TOKEN.test(method) || FORBIDDEN_METHODS.has(method)) {
     throw new ActionArgumentError(
       "http",

@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { TaskFailure } from "../shared/errors.js";
 import { ActionArgumentError, raceAbort, type Action } from "./action.js";
-import { describe, optionalString, requireString } from "./arguments.js";
+import { describe, parseArguments } from "./arguments.js";
 
 /**
  * The signature a `js` module's export must have. `ctx` is the attempt's `ActionContext`:
@@ -66,8 +66,9 @@ async function load(file: string): Promise<Record<string, unknown>> {
  * // with: { module: "./steps/price.mjs", export: "quote", args: { sku: "A1" } }
  */
 export const jsAction: Action = async (args, ctx) => {
-  const file = resolveModule(requireString("js", args, "module"), ctx.baseDir);
-  const exportName = optionalString("js", args, "export") ?? "default";
+  const parsed = parseArguments("js", args);
+  const file = resolveModule(parsed.module, ctx.baseDir);
+  const exportName = parsed.export ?? "default";
   const fnArgs = args.args ?? {};
 
   const mod = await load(file);

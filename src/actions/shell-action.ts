@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { TaskFailure } from "../shared/errors.js";
 import { abortReason, ActionArgumentError, type Action } from "./action.js";
-import { optionalString, optionalStringMap, requireString } from "./arguments.js";
+import { parseArguments, toStrings } from "./arguments.js";
 
 /** Most bytes kept of each of stdout and stderr; the rest is read and dropped so the child never blocks. */
 export const SHELL_OUTPUT_CAP = 1024 * 1024;
@@ -70,9 +70,10 @@ async function checkDirectory(dir: string): Promise<void> {
  * // with: { command: "echo $GREETING", env: { GREETING: "hi" } } -> { stdout: "hi", stderr: "", code: 0 }
  */
 export const shellAction: Action = async (args, ctx) => {
-  const command = requireString("shell", args, "command");
-  const env = optionalStringMap("shell", args, "env");
-  const cwd = path.resolve(ctx.baseDir, optionalString("shell", args, "cwd") ?? ".");
+  const parsed = parseArguments("shell", args);
+  const command = parsed.command;
+  const env = toStrings(parsed.env);
+  const cwd = path.resolve(ctx.baseDir, parsed.cwd ?? ".");
   await checkDirectory(cwd);
 
   const { signal } = ctx;

@@ -68,6 +68,20 @@ function logLoaded(io: CliIO, dir: string, loaded: WorkflowsDir): void {
   for (const { file, reason } of loaded.skipped) io.stderr(`worker: skipped ${file}: ${reason}\n`);
 }
 
+/** The public URL, checked once at start: a typo would otherwise give every delegate a dead callback link. */
+function parsePublicUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:"))
+    throw new InvalidInputError(`--public-url must be an http: or https: URL, got "${raw}".`);
+  return raw;
+}
+
 export function registerWorker(program: Command, io: CliIO): void {
   withStoreOption(
     program
@@ -97,6 +111,10 @@ export function registerWorker(program: Command, io: CliIO): void {
         "serve this worker's Prometheus metrics on GET /metrics at this port (0: any free port)",
       )
       .option("--metrics-host <host>", "interface the metrics endpoint binds", "127.0.0.1")
+      .option(
+        "--public-url <url>",
+        "where third parties reach the HTTP API, the base of delegate callback links (default: $WEFT_PUBLIC_URL)",
+      )
       .option("--quiet", "do not log task ends"),
   ).action(
     async (options: {
@@ -110,7 +128,9 @@ export function registerWorker(program: Command, io: CliIO): void {
       allowHosts?: string;
       metricsPort?: string;
       metricsHost: string;
+      publicUrl?: string;
     }) => {
+      const publicUrl = parsePublicUrl(options.publicUrl ?? io.env.WEFT_PUBLIC_URL);
       const allowActions = [options.allowActions ?? io.env.WEFT_ALLOW_ACTIONS ?? ""];
       const allowHosts = [options.allowHosts ?? io.env.WEFT_ALLOW_HOSTS ?? ""];
       compileRunPolicy({ allowActions, allowHosts }); // bad entries are refused before anything starts
@@ -139,6 +159,7 @@ export function registerWorker(program: Command, io: CliIO): void {
           logger: stderrLogger(io),
           allowActions,
           allowHosts,
+          publicUrl,
           onEvents: (events) => {
             metrics?.observe(events);
             if (!options.quiet) logEvents(io, events);

@@ -75,11 +75,30 @@ export type Deps<Outputs, After extends string> = {
   readonly [K in After]: K extends keyof Outputs ? Outputs[K] : never;
 };
 
+/**
+ * One task added by `.task()`, linked to the one added before it. Workflows share these nodes, so
+ * `.task()` is constant time: copying the task list and the function map on every call made a
+ * generated 10,000-task workflow take 16 s to define.
+ */
+interface TaskNode {
+  readonly name: string;
+  readonly source: TaskSource;
+  readonly fn: TaskFunction | undefined;
+  readonly previous: TaskNode | undefined;
+}
+
 interface State {
   name: string;
   options: WorkflowOptions;
-  tasks: readonly (readonly [string, TaskSource])[];
-  functions: ReadonlyMap<string, TaskFunction>;
+  /** The last task added; undefined before the first `.task()`. */
+  last: TaskNode | undefined;
+}
+
+/** The tasks of a chain of nodes, in the order they were added. */
+function tasksOf(last: TaskNode | undefined): TaskNode[] {
+  const tasks: TaskNode[] = [];
+  for (let node = last; node !== undefined; node = node.previous) tasks.push(node);
+  return tasks.reverse();
 }
 
 /**
@@ -89,6 +108,7 @@ interface State {
 export class Workflow<Outputs extends Record<string, unknown> = Record<never, never>> {
   readonly #state: State;
   #spec: WorkflowSpec | undefined;
+  #functions: ReadonlyMap<string, TaskFunction> | undefined;
 
   /** @internal Use `workflow(name, options)`. */
   constructor(state: State) {
@@ -102,7 +122,13 @@ export class Workflow<Outputs extends Record<string, unknown> = Record<never, ne
 
   /** The bodies of the `function` tasks, by task name. */
   get functions(): ReadonlyMap<string, TaskFunction> {
-    return this.#state.functions;
+    // Built on first use, once per workflow: `.task()` only links a node.
+    if (this.#functions === undefined) {
+      const functions = new Map<string, TaskFunction>();
+      for (const node of tasksOf(this.#state.last)) if (node.fn) functions.set(node.name, node.fn);
+      this.#functions = functions;
+    }
+    return this.#functions;
   }
 
   /**
@@ -131,9 +157,8 @@ export class Workflow<Outputs extends Record<string, unknown> = Record<never, ne
     fn?: (deps: never, ctx: TaskContext) => unknown,
   ): unknown {
     const source = { ...options, action: fn ? (options.action ?? "function") : options.action } as TaskSource;
-    const functions = new Map(this.#state.functions);
-    if (fn) functions.set(name, fn as TaskFunction);
-    return new Workflow({ ...this.#state, tasks: [...this.#state.tasks, [name, source]], functions });
+    const last: TaskNode = { name, source, fn: fn as TaskFunction | undefined, previous: this.#state.last };
+    return new Workflow({ ...this.#state, last });
   }
 
   /**
@@ -145,10 +170,12 @@ export class Workflow<Outputs extends Record<string, unknown> = Record<never, ne
    */
   get spec(): WorkflowSpec {
     if (this.#spec !== undefined) return this.#spec;
-    const { name, options, tasks, functions } = this.#state;
+    const { name, options } = this.#state;
+    const functions = this.functions;
     const problems: Problem[] = [];
     const seen = new Set<string>();
-    for (const [task, source] of tasks) {
+    const nodes = tasksOf(this.#state.last);
+    for (const { name: task, source } of nodes) {
       const prefix = `task ${quote(task)}: `;
       if (seen.has(task)) {
         problems.push({
@@ -173,7 +200,8 @@ export class Workflow<Outputs extends Record<string, unknown> = Record<never, ne
       }
     }
     const result = compileSource(
-      { ...options, name, tasks: Object.fromEntries(tasks) },
+      // fromEntries defines own keys: a task named "__proto__" stays a task and is reported as reserved.
+      { ...options, name, tasks: Object.fromEntries(nodes.map((node) => [node.name, node.source])) },
       builderWorkflowSchema,
     );
     problems.push(...result.problems);
@@ -193,5 +221,5 @@ export class Workflow<Outputs extends Record<string, unknown> = Record<never, ne
  * flow.spec; // the WorkflowSpec, as `parseWorkflow` would compile the same YAML
  */
 export function workflow(name: string, options: WorkflowOptions = {}): Workflow {
-  return new Workflow({ name, options, tasks: [], functions: new Map() });
+  return new Workflow({ name, options, last: undefined });
 }

@@ -3,7 +3,7 @@
  * problem reported as `file:line:col: message`.
  */
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { DEFINITION_DEPTH_LIMIT, MAX_DEFINITION_DEPTH, tooDeepMessage, yamlDepthBound } from "./depth.js";
 import {
@@ -13,6 +13,7 @@ import {
   type Diagnostic,
   type Problem,
 } from "./diagnostics.js";
+import { jsModuleProblems } from "./js-modules.js";
 import { parseJsonDefinition } from "./json-source.js";
 import { compileSource, unplacedDiagnostics, type CompileResult } from "./pipeline.js";
 import { SourcePositions } from "./positions.js";
@@ -24,18 +25,26 @@ interface Analysis {
   diagnostics: Diagnostic[];
 }
 
-function analyze(source: string, file: string): Analysis {
+/**
+ * `baseDir`, when known (a file on disk), is where `js` modules resolve: literal module paths are
+ * then checked too (js-modules.ts).
+ */
+function analyze(source: string, file: string, baseDir?: string): Analysis {
   const json = parseJsonDefinition(source);
   if (json?.tooDeep) return tooDeep(file);
   if (json !== undefined) {
     const result = compileSource(json.data, workflowSchema);
-    if (result.spec) return { spec: result.spec, diagnostics: [] };
+    if (result.spec) {
+      const modules = baseDir === undefined ? [] : jsModuleProblems(result.spec, baseDir);
+      if (modules.length === 0) return { spec: result.spec, diagnostics: [] };
+      return analyzeYaml(source, file, modules);
+    }
     // Invalid: parse again as YAML, for positions only. The depth was measured already.
     return analyzeYaml(source, file, result.problems);
   }
   // The YAML parser recurses per nesting level: measure before parsing (see depth.ts).
   if (yamlDepthBound(source) > MAX_DEFINITION_DEPTH) return tooDeep(file);
-  return analyzeYaml(source, file);
+  return analyzeYaml(source, file, undefined, baseDir);
 }
 
 function tooDeep(file: string): Analysis {
@@ -56,7 +65,7 @@ function tooDeep(file: string): Analysis {
  * Checks a YAML text, or with `known`, only places the problems the JSON way found (the YAML
  * parser reads the same values from a JSON text, so checking them again would find the same).
  */
-function analyzeYaml(source: string, file: string, known?: readonly Problem[]): Analysis {
+function analyzeYaml(source: string, file: string, known?: readonly Problem[], baseDir?: string): Analysis {
   const lineCounter = new LineCounter();
   // Duplicate keys (a task name written twice) are found by SourcePositions, in linear time.
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -75,8 +84,10 @@ function analyzeYaml(source: string, file: string, known?: readonly Problem[]): 
     const message = error instanceof Error ? error.message : String(error);
     return { diagnostics: [...yaml.diagnostics, positions.at(0, `invalid YAML: ${message}`)] };
   }
+  const problems =
+    result.spec && baseDir !== undefined ? jsModuleProblems(result.spec, baseDir) : result.problems;
   const diagnostics = capDiagnostics(
-    sortDiagnostics([...yaml.diagnostics, ...result.problems.map((p) => positions.locate(p))]),
+    sortDiagnostics([...yaml.diagnostics, ...problems.map((p) => positions.locate(p))]),
   );
   return diagnostics.length === 0 && result.spec ? { spec: result.spec, diagnostics } : { diagnostics };
 }
@@ -119,7 +130,9 @@ export async function loadWorkflowFile(path: string, options: { cwd?: string } =
   } catch (error) {
     throw new DefinitionError([{ file: path, line: 0, col: 0, message: readProblem(error) }]);
   }
-  return parseWorkflow(source, path);
+  const { spec, diagnostics } = analyze(source, path, dirname(resolve(options.cwd ?? process.cwd(), path)));
+  if (spec === undefined) throw new DefinitionError(diagnostics);
+  return spec;
 }
 
 function readProblem(error: unknown): string {

@@ -5,6 +5,7 @@
  * and the builder the same messages without them.
  */
 import { Graph } from "../graph/index.js";
+import { argumentProblems } from "./check-arguments.js";
 import { quote, type Problem } from "./diagnostics.js";
 import { checkExpressionSyntax } from "./expressions.js";
 import { analyzeExpression } from "./references.js";
@@ -62,6 +63,8 @@ export function checkWorkflow(spec: WorkflowSpec): Problem[] {
         );
       }
     }
+    // Pushed one by one: a spread of thousands of problems would overflow the call stack.
+    for (const problem of argumentProblems(name, task)) problems.push(problem);
     const fields: [Path, unknown, boolean][] = [
       [["with"], task.with, false],
       [["when"], task.when, false],

@@ -5,6 +5,7 @@
  * task's failure is a stored value.
  */
 import type { TaskFunction } from "../definition/builder.js";
+import { callbackLinkRead } from "../definition/callback-reads.js";
 import type { TaskContext, WorkflowSpec } from "../definition/spec.js";
 import { evaluateCondition, evaluateTemplate, type ExpressionScope } from "../definition/expressions.js";
 import type { Engine, Outcome } from "../engine/engine.js";
@@ -190,6 +191,14 @@ async function startWaiting(
   scope: ExpressionScope,
   policy: RunPolicy,
 ): Promise<void> {
+  const link = deps.publicUrl ? undefined : callbackLinkRead(args);
+  if (link !== undefined) {
+    // Without a public URL the link would be empty and the third party could never call back.
+    throw new TaskFailure(
+      `the delegate's with reads ${link}, but this process knows no public URL: start it with --public-url (or WEFT_PUBLIC_URL) set to where the HTTP API is reached`,
+      { type: "NoPublicUrl", retryable: false },
+    );
+  }
   const waiting = await deps.throughOutage(() => deps.engine.wait(run));
   if (!waiting || args.notify === undefined) return;
   const callback = callbackLinks(waiting.token, deps.publicUrl);

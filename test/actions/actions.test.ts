@@ -190,6 +190,6 @@ describe("js", () => {
   it("rejects a missing module argument", async () => {
     const { ctx } = makeContext();
     const error = await rejection(jsAction({}, ctx));
-    expect((error as Error).message).toBe('js: "with.module" must be a string');
+    expect((error as Error).message).toBe('js: "with.module" must be a non-empty string');
   });
 });

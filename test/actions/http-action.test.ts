@@ -161,15 +161,22 @@ describe("http", () => {
   it("rejects bad arguments before sending anything", async () => {
     const { ctx } = makeContext();
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{}, /^http: "with.url" must be a string$/],
-      [{ url: "/relative" }, /^http: "with.url" is "\/relative", which is not an absolute URL$/],
-      [{ url: "ftp://example.com/" }, /^http: "with.url" must be an http: or https: URL/],
+      [{}, /^http: "with.url" must be an http: or https: URL$/],
+      [{ url: "/relative" }, /^http: "with.url" must be an absolute http: or https: URL, got "\/relative"$/],
+      [{ url: "ftp://example.com/" }, /^http: "with.url" must be an absolute http: or https: URL, got "ftp:/],
       [
         { url: `${base}/json`, method: "GET", body: { a: 1 } },
         /^http: "with.body" cannot be sent with method GET/,
       ],
-      [{ url: `${base}/json`, method: "NOT A METHOD" }, /^http: "with.method" is not valid/],
-      [{ url: `${base}/json`, headers: ["x"] }, /^http: "with.headers" must be an object of strings/],
+      [{ url: `${base}/json`, method: "NOT A METHOD" }, /^http: "with.method" must be an HTTP method/],
+      [
+        { url: `${base}/json`, headers: ["x"] },
+        /^http: "with.headers" must be a mapping of names to strings/,
+      ],
+      [
+        { url: `${base}/json`, headers: { a: [1] } },
+        /^http: "with.headers.a" must be a string, number or boolean/,
+      ],
     ];
     for (const [args, message] of cases) {
       const error = await rejection(httpAction(args, ctx));

@@ -69,7 +69,7 @@ describe("shell", () => {
     const { ctx } = makeContext();
     const noCommand = await rejection(shellAction({}, ctx));
     expect(noCommand).toBeInstanceOf(ActionArgumentError);
-    expect((noCommand as Error).message).toBe('shell: "with.command" must be a string');
+    expect((noCommand as Error).message).toBe('shell: "with.command" must be a non-empty string');
     const badEnv = await rejection(shellAction({ command: "true", env: { A: { nested: 1 } } }, ctx));
     expect((badEnv as Error).message).toMatch(/^shell: "with.env.A" must be a string/);
     const badCwd = await rejection(shellAction({ command: "true", cwd: "no-such-dir" }, ctx));

@@ -34,7 +34,7 @@ describe("durations", () => {
   });
 
   it("past the limit are reported at their place, saying the limit", () => {
-    const text = "name: x\ntasks:\n  a:\n    action: sleep\n    timeout: 400d\n";
+    const text = "name: x\ntasks:\n  a:\n    action: noop\n    timeout: 400d\n";
     expect(validateWorkflowSource(text, "x.yaml").map(formatDiagnostic)).toEqual([
       'x.yaml:5:14: task "a": "timeout" is "400d", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
     ]);

@@ -27,7 +27,7 @@ function toDocument(plan: Plan): Record<string, unknown> {
     const after = (plan.after[i] ?? []).map((j) => plan.names[j]);
     const reads = (plan.reads[i] ?? []).map((j) => `\${{ tasks.${plan.names[j]}.output }}`);
     tasks[name] = {
-      action: "echo",
+      action: "noop",
       ...(after.length === 1 ? { after: after[0] } : after.length > 1 ? { after } : {}),
       with: { message: reads.join(" and "), list: reads },
     };

@@ -16,6 +16,15 @@ const DIR = "test/fixtures/invalid";
 
 /** Expected diagnostics per fixture; each line is prefixed with `test/fixtures/invalid/`. */
 const EXPECTED: Record<string, string[]> = {
+  "action-arguments.yaml": [
+    'action-arguments.yaml:8:5: task "build": "with.command" is missing, expected a non-empty string (action shell)',
+    'action-arguments.yaml:8:13: task "build": unknown field "comand" in "with" of action shell (did you mean "command"?); expected one of: command, env, cwd',
+    'action-arguments.yaml:11:18: task "fetch": "with.url" is "ftp://example.com/data", expected an absolute http: or https: URL (action http)',
+    'action-arguments.yaml:14:23: task "wait": "with.duration" is "forever", expected a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d (action sleep)',
+    'action-arguments.yaml:20:5: task "price": "with.module" is missing, expected a non-empty string (action js)',
+    'action-arguments.yaml:23:27: task "flaky": "with.untilAttempt" is 0, expected a whole number >= 1 (action fail)',
+    'action-arguments.yaml:28:49: task "notify": unknown field "bdy" in "with.notify" of action delegate (did you mean "body"?); expected one of: url, method, headers, body',
+  ],
   "bad-duration.yaml": [
     'bad-duration.yaml:3:12: "defaults.timeout" is "30 seconds", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
     'bad-duration.yaml:8:14: task "wait": "timeout" is -5, expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
@@ -62,6 +71,7 @@ const EXPECTED: Record<string, string[]> = {
     'invalid-name.yaml:1:7: "name" is "Nightly ETL", expected lowercase letters, digits, "_" and "-" only, like "nightly-etl"',
   ],
   "many-errors.yaml": [
+    'many-errors.yaml:4:3: task "fetch": "with.url" is missing, expected an http: or https: URL (action http)',
     'many-errors.yaml:6:14: task "fetch": "timeout" is "10 minutes", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
     'many-errors.yaml:9:20: task "parse": unknown task "fecth" in "after" (known tasks: fetch, store)',
     'many-errors.yaml:13:5: task "store": unknown field "allowfailure" (did you mean "allowFailure"?); expected one of: action, with, after, when, trigger, allowFailure, retry, timeout, undo, description',
@@ -137,7 +147,7 @@ describe("invalid fixtures", () => {
 
   it("names the task of task problems", () => {
     const diagnostics = validateWorkflowSource(read("many-errors.yaml"), "many-errors.yaml");
-    expect(diagnostics.map((d) => d.task)).toEqual(["fetch", "parse", "store", "store"]);
+    expect(diagnostics.map((d) => d.task)).toEqual(["fetch", "fetch", "parse", "store", "store"]);
     const [cycle] = validateWorkflowSource(read("cycle.yaml"), "cycle.yaml");
     expect(cycle).toMatchObject({ file: "cycle.yaml", line: 3, col: 3, task: "a" });
   });

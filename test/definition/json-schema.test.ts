@@ -49,4 +49,21 @@ describe("schema/workflow.schema.json", () => {
       { type: "string", pattern: "^\\d+(?:\\.\\d+)?(?:ms|s|m|h|d)$" },
     ]);
   });
+
+  it("is a union on action: each action's with has its own fields, and expressions stand for values", () => {
+    const task = (workflowJsonSchema() as Schema).properties!.tasks!.additionalProperties as Schema;
+    const branches = task.allOf as { if: Schema; then: { properties: { with: Schema } } }[];
+    const withOf = (action: string) =>
+      branches.find((branch) => JSON.stringify(branch.if).includes(`"const":"${action}"`))!.then.properties
+        .with;
+    const shell = withOf("shell");
+    expect(shell.required).toEqual(["command"]);
+    expect(shell.additionalProperties).toBe(false);
+    expect(Object.keys(shell.properties!)).toEqual(["command", "env", "cwd"]);
+    const duration = withOf("sleep").properties!.duration!;
+    expect(duration.anyOf).toContainEqual(expect.objectContaining({ type: "string", pattern: "\\$\\{\\{" }));
+    expect(Object.keys(withOf("js").properties!)).toEqual(["module", "export", "args"]);
+    // The undo of a task is checked the same way.
+    expect((task.properties!.undo!.allOf as unknown[]).length).toBe(branches.length);
+  });
 });

@@ -74,7 +74,7 @@ describe("parseWorkflow", () => {
   it("does not add edges for the undo and the output", () => {
     const spec = parseWorkflow(
       minimal(
-        '  a: { action: noop }\n  b: { action: noop, undo: { action: echo, with: { m: "${{ tasks.a.output }}" } } }\n',
+        '  a: { action: noop }\n  b: { action: noop, undo: { action: noop, with: { m: "${{ tasks.a.output }}" } } }\n',
       ) + 'output: "${{ tasks.b.output }}"\n',
       "t.yaml",
     );
