@@ -85,7 +85,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     genReqId: () => randomUUID(),
     exposeHeadRoutes: false,
     // Names may be MAX_NAME_LENGTH long; Fastify's default (100) answered 414 for longer ones.
-    maxParamLength: MAX_NAME_LENGTH,
+    routerOptions: { maxParamLength: MAX_NAME_LENGTH },
     ...timeoutOptions(options.timeouts),
     clientErrorHandler,
     frameworkErrors,
