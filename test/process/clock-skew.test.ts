@@ -26,7 +26,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const exited = [...children].map((child) => new Promise((resolve) => child.once("exit", resolve)));
   for (const child of children) child.kill("SIGKILL");
+  await Promise.all(exited);
   await store?.close();
   await fixture?.drop();
 });

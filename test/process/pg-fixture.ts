@@ -35,7 +35,17 @@ export async function pgFixture(name: string): Promise<PgFixture> {
     url: `${BASE_URL}?schema=${schema}`,
     client,
     async drop() {
-      await client.query(`DROP SCHEMA ${schema} CASCADE`);
+      // Backends of processes killed a moment ago may still hold locks on the schema's tables
+      // until the server notices they are gone: a deadlock then is theirs, and passes.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.query(`DROP SCHEMA ${schema} CASCADE`);
+          break;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "40P01" || attempt >= 10) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
       await client.end();
     },
   };
