@@ -153,15 +153,16 @@ export async function callbackOverHttp(
 
 /**
  * For commands that run work in this process and so must open the store themselves (`weft
- * resume`): a server given by `--server` or $WEFT_SERVER is refused rather than ignored.
+ * resume`, `run`, `worker`, `server`): a server given by `--server` or $WEFT_SERVER is refused
+ * rather than ignored, unless a store is named too.
  */
 export function requireStore(options: { server?: string; store?: string }, io: CliIO, command: string): void {
   if (options.server !== undefined)
     throw new InvalidInputError(
       `${command} runs the execution in this process and needs its store: give --store URL, not --server.`,
     );
-  if (options.store === undefined && io.env.WEFT_SERVER)
+  if (options.store === undefined && !io.env.WEFT_STORE && io.env.WEFT_SERVER)
     throw new InvalidInputError(
-      `WEFT_SERVER is set, but ${command} runs the execution in this process and needs its store: give --store URL (or unset WEFT_SERVER).`,
+      `WEFT_SERVER is set, but ${command} runs in this process and needs a store: give --store URL (or set WEFT_STORE, or unset WEFT_SERVER).`,
     );
 }

@@ -3,7 +3,7 @@
  * `--version`, the history (`events`, `--follow`), `watch`, `retry`, `workflows`, what `status`
  * says of a waiting delegate, Ctrl-C on `weft run`, and `resume` refusing a server it cannot use.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -273,5 +273,18 @@ describe("commands that need the store", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("unknown option '--server'");
     expect(result.stderr).toContain("weft start FILE --server URL");
+  });
+
+  it("run and worker refuse $WEFT_SERVER with no store named, rather than open a new local file", async () => {
+    const serverOnly = { WEFT_SERVER: "http://127.0.0.1:9", WEFT_STORE: "" };
+    for (const args of [["run", "once.yaml"], ["worker"]]) {
+      const refused = await runWeft(args, { cwd: dir, env: serverOnly });
+      expect(refused.code, args.join(" ")).toBe(2);
+      expect(refused.stderr).toContain(
+        "WEFT_SERVER is set, but this command runs in this process and needs a store",
+      );
+      expect(refused.stderr).not.toMatch(/^\s+at /m);
+    }
+    expect(existsSync(join(dir, ".weft"))).toBe(false);
   });
 });
