@@ -9,7 +9,7 @@
 # Usage: scripts/test-node22.sh [vitest files or dirs...]
 #   default: test/graph test/definition test/engine test/stores (unit tests, and the store
 #   conformance suite on memory, SQLite and PostgreSQL)
-# Environment: WEFT_NODE22_VERSION (default: the newest 22.x), WEFT_NODE22_CACHE (default:
+# Environment: WEFT_NODE22_VERSION (default: 22.23.5, pinned), WEFT_NODE22_CACHE (default:
 #   ~/.cache/weft-node22, kept across `npm ci`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,8 @@ ROOT=$PWD
 CACHE=${WEFT_NODE22_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/weft-node22}
 mkdir -p "$CACHE"
 
+# Pinned, so that CI reuses its cached build instead of compiling again for every new 22.x.
+WEFT_NODE22_VERSION=${WEFT_NODE22_VERSION:-22.23.5}
 if [[ "${WEFT_NODE22_VERSION:-}" =~ ^22\.[0-9]+\.[0-9]+$ ]]; then
   VERSION=$WEFT_NODE22_VERSION
 else
@@ -39,7 +41,10 @@ if [[ ! -f $ADDON/build/Release/better_sqlite3.node ]]; then
   echo "test-node22: compiling better-sqlite3 $SQLITE_VERSION for Node $VERSION (once)" >&2
   NODE_GYP=$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js
   rm -rf "$ADDON.tmp" && cp -a node_modules/better-sqlite3 "$ADDON.tmp"
-  (cd "$ADDON.tmp" && "$NODE22" "$NODE_GYP" rebuild --release --nodedir="$NODE_DIR" -j "$(nproc)" --loglevel=error >/dev/null)
+  # npm's config (nodedir=/usr on this machine: Node 20's headers) reaches node-gyp through
+  # npm_config_* variables when this runs under `npm test`, and wins over --nodedir: drop them.
+  (cd "$ADDON.tmp" && env -u npm_config_nodedir -u NPM_CONFIG_NODEDIR \
+    "$NODE22" "$NODE_GYP" rebuild --release --nodedir="$NODE_DIR" -j "$(nproc)" --loglevel=error >/dev/null)
   rm -rf "$ADDON" && mv "$ADDON.tmp" "$ADDON"
 fi
 
