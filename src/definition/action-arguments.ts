@@ -6,8 +6,8 @@
  * may not import actions/ while actions/ already imports definition/ (and validation needs no actions).
  */
 import { z } from "zod";
-import { DURATION_FORMS, MAX_DURATION_MS, parseDuration } from "../shared/durations.js";
-import { DURATION_PATTERN } from "./schema.js";
+import { DURATION_FORMS } from "../shared/durations.js";
+import { durationValue } from "./schema.js";
 
 const err = (expected: string) => ({ error: expected });
 
@@ -79,25 +79,7 @@ function makeArguments() {
     sleep: z
       .strictObject(
         {
-          duration: z
-            .union(
-              [
-                z
-                  .number(err(DURATION_EXPECTED))
-                  .nonnegative(err(DURATION_EXPECTED))
-                  .max(MAX_DURATION_MS, err(DURATION_EXPECTED)),
-                z
-                  .string(err(DURATION_EXPECTED))
-                  .regex(DURATION_PATTERN, err(DURATION_EXPECTED))
-                  // The regex reports malformed text; this only the well-formed that is too long.
-                  .refine(
-                    (t) => !DURATION_PATTERN.test(t) || parseDuration(t) !== undefined,
-                    err(DURATION_EXPECTED),
-                  ),
-              ],
-              err(DURATION_EXPECTED),
-            )
-            .describe(`How long to wait: ${DURATION_FORMS}.`),
+          duration: durationValue(DURATION_EXPECTED).describe(`How long to wait: ${DURATION_FORMS}.`),
         },
         err("a mapping with duration"),
       )

@@ -32,27 +32,26 @@ export const DSL_ACTIONS = BUILTIN_ACTIONS.filter(
 
 const err = (expected: string) => ({ error: expected });
 
+/**
+ * A duration as written: milliseconds (a number) or text such as `30s`, at most MAX_DURATION_MS;
+ * every problem is answered with `expected`. Shared by the spec's fields and actions' `with`.
+ */
+export const durationValue = (expected: string) =>
+  z.union(
+    [
+      z.number(err(expected)).nonnegative(err(expected)).max(MAX_DURATION_MS, err(expected)),
+      z
+        .string(err(expected))
+        .regex(DURATION_PATTERN, err(expected))
+        // The regex reports malformed text; this reports only the well-formed that is too long.
+        .refine((text) => !DURATION_PATTERN.test(text) || parseDuration(text) !== undefined, err(expected)),
+    ],
+    err(expected),
+  );
+
 const DURATION_EXPECTED = `a duration (${DURATION_FORMS})`;
 const duration = (description: string) =>
-  z
-    .union(
-      [
-        z
-          .number(err(DURATION_EXPECTED))
-          .nonnegative(err(DURATION_EXPECTED))
-          .max(MAX_DURATION_MS, err(DURATION_EXPECTED)),
-        z
-          .string(err(DURATION_EXPECTED))
-          .regex(DURATION_PATTERN, err(DURATION_EXPECTED))
-          // The regex reports malformed text; this reports only the well-formed that is too long.
-          .refine(
-            (text) => !DURATION_PATTERN.test(text) || parseDuration(text) !== undefined,
-            err(DURATION_EXPECTED),
-          ),
-      ],
-      err(DURATION_EXPECTED),
-    )
-    .describe(`${description} Durations: ${DURATION_FORMS}.`);
+  durationValue(DURATION_EXPECTED).describe(`${description} Durations: ${DURATION_FORMS}.`);
 
 const arguments_ = (description: string) =>
   z.record(z.string(), z.unknown(), err("a mapping of argument names to values")).describe(description);
