@@ -6,6 +6,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { parseWorkflow, workflow } from "../src/definition/index.js";
+import { median } from "./timing.js";
 
 /** The figures of one run; times are medians in milliseconds. */
 export interface BuilderResult {
@@ -59,17 +60,6 @@ export async function benchBuilder(options_: { tasks?: number; runs?: number } =
 export function formatBuilderBench(r: BuilderResult): string {
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
   return `builder ${fmt(r.tasks)} tasks: defined ${fmt(r.defineMs)} ms, defined + validated ${fmt(r.defineAndValidateMs)} ms (reference: the same workflow as JSON through parseWorkflow ${fmt(r.jsonMs)} ms)\n`;
-}
-
-function median(runs: number, work: () => unknown): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    work();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

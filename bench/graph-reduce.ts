@@ -6,6 +6,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { Graph } from "../src/graph/index.js";
+import { median } from "./timing.js";
 
 /** The figures of one benchmark run; times are medians in milliseconds. */
 export interface GraphReduceResult {
@@ -58,17 +59,6 @@ function layeredDag(layers: number, width: number, edges: number, random: () => 
     graph.addEdge(name(from, pick(width)), name(to, pick(width)));
   }
   return graph;
-}
-
-function median(runs: number, work: () => unknown): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    work();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
 }
 
 // A small seeded PRNG (mulberry32): the same seed always builds the same graph.

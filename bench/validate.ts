@@ -7,6 +7,7 @@
 import { pathToFileURL } from "node:url";
 import { parseDocument } from "yaml";
 import { parseWorkflow, validateWorkflowSource } from "../src/definition/index.js";
+import { median } from "./timing.js";
 
 /** The figures of one run; times are medians in milliseconds. */
 export interface ValidateResult {
@@ -80,17 +81,6 @@ export function formatValidateBench(r: ValidateResult): string {
     `validate ${fmt(r.tasks)} tasks, YAML: ${fmt(r.yamlMs)} ms (reference: the YAML parser alone ${fmt(r.yamlParseMs)} ms)`,
     `validate ${fmt(r.invalidTasks)} tasks with an error each, JSON: ${fmt(r.invalidMs)} ms, ${r.invalidDiagnostics} diagnostics reported\n`,
   ].join("\n");
-}
-
-function median(runs: number, work: () => unknown): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    work();
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -10,6 +10,7 @@ import {
   type ArgumentsAction,
 } from "../definition/action-arguments.js";
 import { ActionArgumentError } from "./action.js";
+import { valueAt } from "../definition/check-arguments.js";
 
 /**
  * A task's evaluated `with`, checked against its action's schema (definition/action-arguments.ts,
@@ -36,15 +37,6 @@ export function parseArguments<A extends ArgumentsAction>(
   }
   // The schemas transform nothing, so the arguments are the parsed value.
   return args as ActionArguments<A>;
-}
-
-function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
-  let current = data;
-  for (const segment of path) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<PropertyKey, unknown>)[segment];
-  }
-  return current;
 }
 
 /** Short description of a value for error messages: its JSON form, cut to 60 characters. */

@@ -90,7 +90,8 @@ function standsForAValue(args: unknown, path: readonly PropertyKey[]): boolean {
   return false;
 }
 
-function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at `path` inside `data` (a zod issue's path), or undefined where there is none. */
+export function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   let current = data;
   for (const segment of path) {
     if (current === null || typeof current !== "object") return undefined;
