@@ -7,7 +7,7 @@
  */
 import type { WorkflowSpec } from "../definition/spec.js";
 import type { Clock } from "../shared/clock.js";
-import { ExecutionNotFoundError, type TaskError } from "../shared/errors.js";
+import { ExecutionNotFoundError, InvalidInputError, type TaskError } from "../shared/errors.js";
 import { hashToken, newId, newToken } from "../shared/ids.js";
 import { resolveInputs } from "./inputs.js";
 import { applyOutcomes, compareRuns, failRuns, type RunFailure } from "./outcomes.js";
@@ -26,16 +26,30 @@ import {
   type WorkflowRecord,
 } from "./store.js";
 import { compensate, endExecution, SpecCache, timeoutError, Transition } from "./transitions.js";
+import { rollbackTarget, startTraversal, traversalFailed, type TraversalRequest } from "./traversals.js";
 import { isTerminalExecution } from "./states.js";
 
-export { StateConflictError, WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
+export {
+  StateConflictError,
+  TraversalConflictError,
+  WorkflowNotFoundError,
+  WorkflowVersionConflictError,
+} from "./errors.js";
 
 /** Identifies one attempt of one run: what a worker reports against. */
 export type RunRef = Pick<TaskRunRecord, "executionId" | "seq" | "attempt" | "traversal">;
 
 /** One result a worker reports. */
 export type Outcome =
-  | { run: RunRef; status: "succeeded"; output: unknown }
+  | {
+      run: RunRef;
+      status: "succeeded";
+      output: unknown;
+      /** The hash of what the body ran with (see version-key.ts): a later traversal may reuse it. */
+      versionKey?: string;
+      /** The body did not run: the live version at this seq was reused. */
+      reusedFrom?: number;
+    }
   | { run: RunRef; status: "failed"; error: TaskError }
   /** The worker gave the attempt up (it shuts down): not a failure, see `retry.interruptions`. */
   | { run: RunRef; status: "interrupted"; error: TaskError }
@@ -81,7 +95,17 @@ export type CallbackResult =
   | { status: "applied"; run: TaskRunRecord; step: StepResult }
   | { status: "duplicate"; run: TaskRunRecord }
   | { status: "conflict"; run: TaskRunRecord }
+  /** The delegate belonged to a traversal that an update, rollback or undo replaced. */
+  | { status: "superseded"; run: TaskRunRecord }
   | { status: "not_found" };
+
+/** Options of `update`, `rollback` and `undo`. */
+export interface TraversalOptions {
+  /** The traversal the caller saw: refused (TraversalConflictError) when another one started since. */
+  expectTraversal?: string;
+  /** The new traversal's id (default: a new one): a caller retrying a lost COMMIT can tell it landed. */
+  id?: string;
+}
 
 export class Engine {
   readonly leaseMs: number;
@@ -113,7 +137,7 @@ export class Engine {
     const resolvedInput = resolveInputs(spec, input);
     const id = options.id ?? newId();
     const traversal = newId();
-    const { layout } = this.specs.remember(id, spec);
+    const { layout } = this.specs.remember(id, traversal, spec);
     const execution: ExecutionRecord = {
       id,
       workflow: spec.name,
@@ -130,6 +154,9 @@ export class Engine {
       baseDir: options.baseDir ?? null,
       origin: options.origin ?? Origin.direct,
       code: options.code ?? null,
+      base: 0,
+      // Its whole layout: the undos and their end are inserted only when it compensates.
+      nextSeq: layout.undoEndSeq + 1,
       createdAt: now,
       updatedAt: now,
       finishedAt: null,
@@ -205,7 +232,7 @@ export class Engine {
    * A claimed delegate run starts waiting for its callback. Answers the completion token
    * (128 random bits; the store keeps only its hash), or null when the run was no longer ours.
    */
-  async wait(run: RunRef): Promise<{ token: string; run: TaskRunRecord } | null> {
+  async wait(run: RunRef, versionKey?: string): Promise<{ token: string; run: TaskRunRecord } | null> {
     const now = this.clock.now();
     const token = newToken();
     let waiting: TaskRunRecord | null = null;
@@ -225,6 +252,7 @@ export class Engine {
           deadline: current?.timeout != null ? now + current.timeout : null,
           leaseOwner: null,
           leaseExpiresAt: null,
+          ...(versionKey !== undefined ? { versionKey } : {}),
         },
       );
       if (waiting) t.runEvent(EventType.taskWaiting, waiting);
@@ -248,8 +276,14 @@ export class Engine {
     task: string,
     outcome: { status: "succeeded"; output: unknown } | { status: "failed"; error: TaskError },
   ): Promise<StepResult | null> {
+    const execution = await this.getExecution(executionId);
     const runs = await this.store.listRuns(executionId);
-    const run = runs.find((candidate) => candidate.task === task && candidate.kind === RunKind.task);
+    const run = runs.find(
+      (candidate) =>
+        candidate.task === task &&
+        candidate.kind === RunKind.task &&
+        candidate.traversal === execution.traversal,
+    );
     if (!run || run.status !== "waiting") return null;
     const result = await this.settle([{ run, ...outcome }]);
     return result.applied > 0 ? result : null;
@@ -262,6 +296,10 @@ export class Engine {
     const hash = hashToken(token);
     const run = await this.store.transaction(async (tx) => tx.findRunByToken(hash));
     if (!run) return { status: "not_found" };
+    if (run.status === "cancelled") {
+      const execution = await this.store.getExecution(run.executionId);
+      if (execution && execution.traversal !== run.traversal) return { status: "superseded", run };
+    }
     if (run.status !== "waiting") {
       const same =
         outcome.status === run.status &&
@@ -300,6 +338,70 @@ export class Engine {
   }
 
   /**
+   * Converges a running or ended execution on another definition (and input, else its own as
+   * far as `spec` declares it): a new traversal, set by compare-and-set on the current one, in
+   * which tasks whose definition and inputs match a live version reuse it and the others run;
+   * then the versions it does not use are undone (see traversals.ts). Answers the execution as
+   * it now is and its first ready runs.
+   */
+  update(
+    executionId: string,
+    spec: WorkflowSpec,
+    options: TraversalOptions & { input?: Record<string, unknown>; rollbackOnFailure?: boolean } = {},
+  ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
+    return this.traverse(executionId, {
+      cause: "update",
+      spec,
+      input: options.input,
+      expectTraversal: options.expectTraversal,
+      rollbackOnFailure: options.rollbackOnFailure,
+      id: options.id,
+    });
+  }
+
+  /**
+   * Converges back on the definition and input of the last earlier traversal that succeeded
+   * (on nothing, like `undo`, when none did).
+   */
+  rollback(
+    executionId: string,
+    options: TraversalOptions = {},
+  ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
+    return this.traverse(executionId, { cause: "rollback", spec: null, ...options });
+  }
+
+  /** Converges on nothing: the undo of every live version runs; the execution ends `undone`. */
+  undo(
+    executionId: string,
+    options: TraversalOptions = {},
+  ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
+    return this.traverse(executionId, { cause: "undo", spec: null, ...options });
+  }
+
+  private async traverse(
+    executionId: string,
+    request: TraversalRequest,
+  ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
+    const now = this.clock.now();
+    let execution: ExecutionRecord | undefined;
+    const result = await this.step(now, async (t) => {
+      const current = await t.tx.getExecution(executionId);
+      if (!current) throw new ExecutionNotFoundError(executionId);
+      if (request.spec !== null && request.spec.name !== current.workflow) {
+        throw new InvalidInputError(
+          `execution ${executionId} runs workflow "${current.workflow}": it cannot be updated to "${request.spec.name}"`,
+        );
+      }
+      const target =
+        request.cause === "rollback"
+          ? rollbackTarget(await t.tx.listTraversals(executionId), current.traversal)
+          : { spec: request.spec, input: request.input };
+      execution = await startTraversal(t, current, { ...request, ...target });
+    });
+    return { execution: execution!, ready: result.ready };
+  }
+
+  /**
    * Cancels an execution: every open run is cancelled and its late results are discarded.
    * With `undo`, the undos of succeeded tasks run first (the execution is `compensating`).
    */
@@ -310,6 +412,11 @@ export class Engine {
       if (!execution) throw new ExecutionNotFoundError(executionId);
       if (isTerminalExecution(execution.status)) return;
       const error = { type: "Cancelled", message: "the execution was cancelled" };
+      if (options.undo && execution.base > 0) {
+        // An updated execution's versions span traversals: undoing them is an undo traversal.
+        await startTraversal(t, execution, { cause: "undo", spec: null });
+        return;
+      }
       if (execution.status === "compensating") {
         // Cancelling while undos run stops the undos too.
         await compensate(t, execution, "cancelled", error, false);
@@ -346,8 +453,8 @@ export class Engine {
       });
       for (const run of failures.length > 0 ? await failRuns(t, failures) : []) if (run) t.reaped += 1;
       for (const execution of await t.tx.findOverdueExecutions(now, limit)) {
-        const { spec } = await this.specs.get(t.tx, execution.id);
-        await compensate(t, execution, "failed", {
+        const { spec } = await this.specs.get(t.tx, execution.id, execution.traversal);
+        await traversalFailed(t, execution, {
           type: "Timeout",
           message: `the workflow timed out after ${spec.timeout ?? 0} ms`,
         });

@@ -28,7 +28,17 @@ export class WorkflowVersionConflictError extends WeftError {
 
 /** An operation that the execution's or task's current state does not allow (HTTP 409). */
 export class StateConflictError extends WeftError {
-  constructor(message: string) {
-    super("STATE_CONFLICT", message);
+  constructor(message: string, code = "STATE_CONFLICT") {
+    super(code, message);
+  }
+}
+
+/** Another update, rollback or undo started a traversal first: this one changed nothing (HTTP 409). */
+export class TraversalConflictError extends StateConflictError {
+  constructor(executionId: string) {
+    super(
+      `execution ${executionId} was updated by someone else meanwhile: nothing was changed; look at it again (weft status ${executionId}) and retry`,
+      "TRAVERSAL_CONFLICT",
+    );
   }
 }

@@ -15,6 +15,14 @@ export const EventType = {
   executionCompensating: "execution:compensating",
   /** An operator retried a failed task: the execution runs again. */
   executionRetried: "execution:retried",
+  /** `weft undo` cleaned up every live version. */
+  executionUndone: "execution:undone",
+  /** An update, rollback or undo started a new traversal (data: traversal, number, cause, version). */
+  traversalStarted: "traversal:started",
+  /** The traversal's tasks all ended well: the undos of the versions it no longer uses run. */
+  traversalCleanup: "traversal:cleanup",
+  /** A task of a new traversal reused a live version instead of running (data: the version's seq). */
+  taskReused: "task:reused",
   taskReady: "task:ready",
   taskSkipped: "task:skipped",
   taskStarted: "task:started",

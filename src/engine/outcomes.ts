@@ -20,7 +20,8 @@ import {
   type RunPatch,
   type TaskRunRecord,
 } from "./store.js";
-import { compensate, endExecution, type Transition } from "./transitions.js";
+import type { Transition } from "./transitions.js";
+import { traversalFailed, traversalSucceeded } from "./traversals.js";
 
 /** A compare-and-set that ends an attempt, decided before it is applied. */
 interface Ending extends RunChange {
@@ -83,16 +84,19 @@ export async function applyOutcomes(t: Transition, outcomes: readonly Outcome[])
       );
       continue;
     }
-    endings.push({
-      guard: { ...attemptGuard(run), status: ["running", "waiting"] },
-      patch: {
-        status: outcome.status,
-        output: outcome.status === "succeeded" ? outcome.output : null,
-        finishedAt: t.now,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-      },
-    });
+    const patch: RunPatch = {
+      status: outcome.status,
+      output: outcome.status === "succeeded" ? outcome.output : null,
+      finishedAt: t.now,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    };
+    if (outcome.status === "succeeded") {
+      // A delegate's key was stored when it started waiting; its callback knows none.
+      if (outcome.versionKey !== undefined) patch.versionKey = outcome.versionKey;
+      if (outcome.reusedFrom !== undefined) patch.reusedFrom = outcome.reusedFrom;
+    }
+    endings.push({ guard: { ...attemptGuard(run), status: ["running", "waiting"] }, patch });
   }
   const ended = await applyEndings(t, endings);
   const applied = new Array<boolean>(outcomes.length).fill(false);
@@ -141,9 +145,11 @@ async function failureEnding(
   interrupted: boolean,
 ): Promise<Ending> {
   const guard: RunGuard = { ...attemptGuard(run), status: ["running", "waiting"], ...reapGuard };
+  // Its traversal was replaced: the task runs again in the current one, not here.
+  if (run.supersededBy !== null) return failedEnding(t, guard, error);
   const tries = run.attempt - run.interruptions;
   if (interrupted) {
-    const { spec } = await t.specs.get(t.tx, run.executionId);
+    const { spec } = await t.specs.get(t.tx, run.executionId, run.traversal);
     // Specs stored before retry.interruptions existed lack it: they get the default.
     const bound = spec.tasks[run.task]?.retry.interruptions ?? DEFAULT_RETRY.interruptions;
     const interruptions = run.interruptions + 1;
@@ -156,7 +162,7 @@ async function failureEnding(
     return failedEnding(t, guard, lost, { interruptions });
   }
   if (error.retryable && tries < run.maxAttempts && run.kind !== RunKind.end) {
-    const { spec } = await t.specs.get(t.tx, run.executionId);
+    const { spec } = await t.specs.get(t.tx, run.executionId, run.traversal);
     const policy = spec.tasks[run.task]?.retry;
     return retrying(t, guard, error, t.now + (policy ? retryDelay(policy, tries, t.random) : 0));
   }
@@ -216,11 +222,15 @@ async function applyEndings(
   const changed = await t.tx.updateRuns(changes);
   const ended: TaskRunRecord[] = [];
   const endRuns: [TaskRunRecord, Ending][] = [];
+  const undone: TaskRunRecord[] = [];
   changed.forEach((run, k) => {
     const i = indexes[k]!;
     const ending = endings[i]!;
     answers[i] = run;
     if (!run) return;
+    if (run.kind === RunKind.undo && run.status === "succeeded" && run.target !== null) undone.push(run);
+    if (run.reusedFrom !== null && run.status === "succeeded")
+      t.runEvent(EventType.taskReused, run, { data: { version: run.reusedFrom } });
     if (ending.cause?.event) {
       const { type, ...extra } = ending.cause.event;
       t.runEvent(type, ending.cause.run, extra);
@@ -230,9 +240,31 @@ async function applyEndings(
     } else if (run.kind === RunKind.end) endRuns.push([run, ending]);
     else ended.push(run);
   });
+  if (undone.length > 0) await markUndone(t, undone);
   await propagateEnds(t, ended);
   for (const [run, ending] of endRuns) await endRunEnded(t, run, ending.error);
   return answers;
+}
+
+/** The versions these undos undid are no longer live: never reused, never cleaned up again. */
+async function markUndone(t: Transition, undos: readonly TaskRunRecord[]): Promise<void> {
+  const versions = await t.tx.getRunsByKey(
+    undos.map((undo) => ({ executionId: undo.executionId, seq: undo.target! })),
+  );
+  const changes: RunChange[] = [];
+  for (const version of versions) {
+    if (!version || version.status !== "succeeded" || version.undoneAt !== null) continue;
+    changes.push({
+      guard: {
+        executionId: version.executionId,
+        seq: version.seq,
+        status: ["succeeded"],
+        traversal: version.traversal,
+      },
+      patch: { undoneAt: t.now },
+    });
+  }
+  if (changes.length > 0) await t.tx.updateRuns(changes);
 }
 
 /**
@@ -245,9 +277,10 @@ async function endRunEnded(
   error: TaskError | undefined,
 ): Promise<void> {
   const execution = await t.tx.getExecution(endRun.executionId);
-  if (!execution) return;
+  // An end run of a traversal that was replaced while it ran ends nothing.
+  if (!execution || execution.traversal !== endRun.traversal) return;
   if (endRun.status !== "failed" || !error) {
-    await endExecution(t, execution, "succeeded", endRun.output);
+    await traversalSucceeded(t, execution, endRun.output);
     return;
   }
   const failure = {
@@ -255,5 +288,5 @@ async function endRunEnded(
     message: `the workflow output could not be computed: ${error.message}`,
   };
   t.recordFailure(execution.id, failure);
-  await compensate(t, t.withFailures(execution), "failed", failure);
+  await traversalFailed(t, t.withFailures(execution), failure);
 }

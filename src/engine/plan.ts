@@ -12,42 +12,56 @@ export function taskGraph(spec: WorkflowSpec): Graph<string> {
   return graph;
 }
 
-/** Seq of each task (its index in topological order) and of the execution's end. */
+/**
+ * Where the runs of one traversal sit: from `base` (0 for an execution's first traversal, see
+ * ExecutionRecord.base), its tasks take `base .. base+n-1` in topological order, then its end,
+ * then one undo per task and the end of the undos: `size` seqs in all. Seqs are absolute.
+ */
 export interface RunLayout {
   order: string[];
+  base: number;
   seqOf: Map<string, number>;
   endSeq: number;
-  /** Seq of the undo of the task at seq `i`. */
+  /** Seq of the undo of the task at seq `taskSeq`. */
   undoSeq(taskSeq: number): number;
   undoEndSeq: number;
+  /** How many seqs the traversal holds. */
+  size: number;
 }
 
-const layouts = new WeakMap<WorkflowSpec, RunLayout>();
+const layouts = new WeakMap<WorkflowSpec, Map<number, RunLayout>>();
 
-/** The layout of a spec, computed once per spec object (specs are never changed in place). */
-export function runLayout(spec: WorkflowSpec): RunLayout {
-  let layout = layouts.get(spec);
+/** The layout of a spec from `base`, computed once per spec object (specs are never changed in place). */
+export function runLayout(spec: WorkflowSpec, base = 0): RunLayout {
+  let byBase = layouts.get(spec);
+  if (!byBase) {
+    byBase = new Map();
+    layouts.set(spec, byBase);
+  }
+  let layout = byBase.get(base);
   if (!layout) {
-    layout = computeLayout(spec);
-    layouts.set(spec, layout);
+    const order = base === 0 ? taskGraph(spec).topologicalOrder() : runLayout(spec).order;
+    layout = computeLayout(order, base);
+    byBase.set(base, layout);
   }
   return layout;
 }
 
-function computeLayout(spec: WorkflowSpec): RunLayout {
-  const order = taskGraph(spec).topologicalOrder();
+function computeLayout(order: string[], base: number): RunLayout {
   const n = order.length;
   return {
     order,
-    seqOf: new Map(order.map((name, seq) => [name, seq])),
-    endSeq: n,
-    undoSeq: (taskSeq) => n + 1 + taskSeq,
-    undoEndSeq: 2 * n + 1,
+    base,
+    seqOf: new Map(order.map((name, i) => [name, base + i])),
+    endSeq: base + n,
+    undoSeq: (taskSeq) => taskSeq + n + 1,
+    undoEndSeq: base + 2 * n + 1,
+    size: 2 * n + 2,
   };
 }
 
 type RunShape = Pick<TaskRunRecord, "seq" | "task" | "kind" | "status" | "pending" | "rule" | "successors"> &
-  Partial<Pick<TaskRunRecord, "maxAttempts" | "allowFailure" | "timeout" | "finishedAt" | "code">>;
+  Partial<Pick<TaskRunRecord, "maxAttempts" | "allowFailure" | "timeout" | "finishedAt" | "code" | "target">>;
 
 /** A new run with every field set, in one literal (one hidden class for all runs: they are many). */
 function newRun(executionId: string, traversal: string, now: number, shape: RunShape): TaskRunRecord {
@@ -74,6 +88,11 @@ function newRun(executionId: string, traversal: string, now: number, shape: RunS
     deadline: null,
     tokenHash: null,
     code: shape.code ?? null,
+    versionKey: null,
+    reusedFrom: null,
+    target: shape.target ?? null,
+    undoneAt: null,
+    supersededBy: null,
     output: null,
     error: null,
     startedAt: null,
@@ -101,7 +120,8 @@ export function planRuns(
       successors.get(dependency)!.push(layout.seqOf.get(name)!);
   }
   let leaves = 0;
-  const runs: TaskRunRecord[] = layout.order.map((name, seq) => {
+  const runs: TaskRunRecord[] = layout.order.map((name, i) => {
+    const seq = layout.base + i;
     const task = spec.tasks[name]!;
     const next = successors.get(name)!;
     if (next.length === 0) {
@@ -152,6 +172,8 @@ export function planUndoRuns(
   now: number,
 ): TaskRunRecord[] {
   const n = layout.order.length;
+  const { base } = layout;
+  // By task index (seq - base).
   const endedAtOnce = new Array<boolean>(n).fill(false);
   const dependents = new Map<string, number[]>(layout.order.map((name) => [name, []]));
   for (const name of layout.order) {
@@ -161,19 +183,20 @@ export function planUndoRuns(
   const runs: TaskRunRecord[] = [];
   let rootsPending = 0;
   // Reverse topological order: a task's dependents are planned before it.
-  for (let seq = n - 1; seq >= 0; seq--) {
-    const name = layout.order[seq]!;
+  for (let i = n - 1; i >= 0; i--) {
+    const seq = base + i;
+    const name = layout.order[i]!;
     const task = spec.tasks[name]!;
     const needed = taskStatus(seq) === "succeeded" && task.undo !== undefined;
-    const pending = dependents.get(name)!.filter((dependent) => !endedAtOnce[dependent]).length;
+    const pending = dependents.get(name)!.filter((dependent) => !endedAtOnce[dependent - base]).length;
     const successors = task.dependsOn.map((dependency) => layout.undoSeq(layout.seqOf.get(dependency)!));
     if (successors.length === 0) successors.push(layout.undoEndSeq);
     let status: TaskRunRecord["status"] = "blocked";
     if (pending === 0) {
       status = needed ? "ready" : "skipped";
-      endedAtOnce[seq] = !needed;
+      endedAtOnce[i] = !needed;
     }
-    if (task.dependsOn.length === 0 && !endedAtOnce[seq]) rootsPending += 1;
+    if (task.dependsOn.length === 0 && !endedAtOnce[i]) rootsPending += 1;
     runs.push(
       newRun(executionId, traversal, now, {
         seq: layout.undoSeq(seq),
@@ -186,6 +209,7 @@ export function planUndoRuns(
         maxAttempts: task.retry.attempts,
         timeout: task.timeout ?? null,
         finishedAt: status === "skipped" ? now : null,
+        target: seq,
       }),
     );
   }

@@ -9,7 +9,8 @@ import { EventType, RunKind, type ExecutionError, type ExecutionEvent, type RunC
 import type { SyncPointDelta, TaskRunRecord } from "./store.js";
 import type { TaskStatus } from "./states.js";
 import { decideSyncPoint } from "./sync-point.js";
-import { compensate, endExecution, type Transition } from "./transitions.js";
+import { endExecution, type Transition } from "./transitions.js";
+import { cleanupEnded, releaseSuperseded, traversalFailed, traversalSucceeded } from "./traversals.js";
 
 const EVENT_OF_END: Partial<Record<TaskStatus, ExecutionEvent["type"]>> = {
   succeeded: EventType.taskSucceeded,
@@ -29,6 +30,12 @@ export async function propagateEnds(t: Transition, ended: readonly TaskRunRecord
     const deltas: SyncPointDelta[] = [];
     for (const run of wave) {
       recordEnd(t, run);
+      if (run.supersededBy !== null) {
+        // Its traversal was replaced while it ran: it drives nothing there, it releases its task's run in the later one.
+        const release = await releaseSuperseded(t, run);
+        if (release) deltas.push(release);
+        continue;
+      }
       const failed = run.status === "failed" && !run.allowFailure ? 1 : 0;
       const skipped = run.status === "skipped" || run.status === "cancelled" ? 1 : 0;
       for (const seq of run.successors)
@@ -76,10 +83,16 @@ export async function propagateEnds(t: Transition, ended: readonly TaskRunRecord
 /** The history of a run's end, and a failure counted against its execution. */
 function recordEnd(t: Transition, run: TaskRunRecord): void {
   const type = EVENT_OF_END[run.status];
-  if (type && run.kind !== RunKind.end && run.kind !== RunKind.undoEnd)
+  if (type && run.kind !== RunKind.end && run.kind !== RunKind.undoEnd && run.kind !== RunKind.cleanupEnd)
     // A success keeps the run's last error (an earlier attempt's) in the store, not in its event.
     t.runEvent(type, run, run.error && run.status !== "succeeded" ? { error: run.error } : undefined);
-  if (run.kind === RunKind.task && run.status === "failed" && !run.allowFailure) {
+  // A superseded run's failure is not the current traversal's (its task runs again there).
+  if (
+    run.kind === RunKind.task &&
+    run.status === "failed" &&
+    !run.allowFailure &&
+    run.supersededBy === null
+  ) {
     const error: ExecutionError = {
       type: run.error?.type ?? "Error",
       message: `task "${run.task}" failed: ${run.error?.message ?? "unknown error"}`,
@@ -99,16 +112,21 @@ async function resolveEnd(t: Transition, endRun: TaskRunRecord): Promise<void> {
     await endExecution(t, execution, execution.endStatus ?? "failed");
     return;
   }
+  if (endRun.kind === RunKind.cleanupEnd) {
+    await markEndRun(t, endRun);
+    await cleanupEnded(t, execution);
+    return;
+  }
   if (execution.status !== "running") return;
   if (execution.failures > 0) {
     await markEndRun(t, endRun);
-    await compensate(t, execution, "failed", execution.error);
+    await traversalFailed(t, execution, execution.error);
     return;
   }
-  const { spec } = await t.specs.get(t.tx, execution.id);
+  const { spec } = await t.specs.get(t.tx, execution.id, execution.traversal);
   if (spec.output === undefined) {
     await markEndRun(t, endRun);
-    await endExecution(t, execution, "succeeded", null);
+    await traversalSucceeded(t, execution, null);
     return;
   }
   // The output template needs expression evaluation, which is a worker's job: the end run

@@ -15,7 +15,8 @@ export async function reopenTask(t: Transition, execution: ExecutionRecord, task
       `Execution ${execution.id} is ${execution.status}: only a failed or running execution can retry a task.`,
     );
   }
-  const runs = await t.tx.listRuns(execution.id);
+  // Only the current traversal's runs: an updated execution keeps its earlier ones.
+  const runs = (await t.tx.listRuns(execution.id)).filter((run) => run.traversal === execution.traversal);
   if (runs.some((run) => run.kind === RunKind.undo)) {
     throw new StateConflictError(
       `Execution ${execution.id} already ran its undos: start a new execution instead.`,

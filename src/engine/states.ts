@@ -12,6 +12,8 @@ export const ExecutionStatus = {
   succeeded: "succeeded",
   failed: "failed",
   cancelled: "cancelled",
+  /** `weft undo` ran the undo of every live version: nothing it made is left. */
+  undone: "undone",
 } as const;
 export type ExecutionStatus = (typeof ExecutionStatus)[keyof typeof ExecutionStatus];
 
@@ -42,7 +44,12 @@ export const EXECUTION_TRANSITIONS: readonly Transition<ExecutionStatus>[] = [
   ["compensating", "failed", "every undo ended after a failure or a timeout"],
   ["compensating", "cancelled", "every undo ended after a cancel"],
   ["pending", "cancelled", "cancelled before it started"],
-  ["failed", "running", "an operator retried a failed task"],
+  ["failed", "running", "an operator retried a failed task, or an update, rollback or undo started"],
+  ["succeeded", "running", "an update, rollback or undo started a new traversal"],
+  ["cancelled", "running", "an update, rollback or undo started a new traversal"],
+  ["undone", "running", "an update or rollback started a new traversal"],
+  ["compensating", "running", "an update, rollback or undo started a new traversal"],
+  ["running", "undone", "the undo traversal cleaned up every live version"],
 ];
 
 /** Every allowed task-run transition, with the reason it happens. */
@@ -68,18 +75,22 @@ export const TASK_TRANSITIONS: readonly Transition<TaskStatus>[] = [
   ["waiting", "succeeded", "its callback completed it"],
   ["waiting", "retrying", "its callback failed it or its deadline passed, and attempts remain"],
   ["waiting", "failed", "its callback failed it or its deadline passed, and no attempt remains"],
-  ["blocked", "cancelled", "its execution was cancelled or timed out"],
-  ["ready", "cancelled", "its execution was cancelled or timed out"],
-  ["retrying", "cancelled", "its execution was cancelled or timed out"],
+  ["blocked", "cancelled", "its execution was cancelled or timed out, or a new traversal superseded its own"],
+  ["ready", "cancelled", "its execution was cancelled or timed out, or a new traversal superseded its own"],
+  [
+    "retrying",
+    "cancelled",
+    "its execution was cancelled or timed out, or a new traversal superseded its own",
+  ],
   ["running", "cancelled", "its execution was cancelled or timed out"],
-  ["waiting", "cancelled", "its execution was cancelled or timed out"],
+  ["waiting", "cancelled", "its execution was cancelled or timed out, or a new traversal superseded its own"],
   ["failed", "ready", "an operator retried it"],
   ["skipped", "blocked", "an operator retried the failed task that skipped it"],
   ["cancelled", "blocked", "an operator retried the failed task that cancelled it"],
 ];
 
 const TERMINAL_TASK = new Set<TaskStatus>(["succeeded", "failed", "skipped", "cancelled"]);
-const TERMINAL_EXECUTION = new Set<ExecutionStatus>(["succeeded", "failed", "cancelled"]);
+const TERMINAL_EXECUTION = new Set<ExecutionStatus>(["succeeded", "failed", "cancelled", "undone"]);
 
 export function isTerminalTask(status: TaskStatus): boolean {
   return TERMINAL_TASK.has(status);

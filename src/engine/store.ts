@@ -27,6 +27,8 @@ export const RunKind = {
   end: "end",
   /** The end of the undos: resolves when every undo ended. */
   undoEnd: "undo_end",
+  /** The end of a traversal's cleanup: resolves when the undo of every version it no longer uses ended. */
+  cleanupEnd: "cleanup_end",
 } as const;
 export type RunKind = (typeof RunKind)[keyof typeof RunKind];
 
@@ -81,8 +83,52 @@ export interface ExecutionRecord {
    * when it calls none: a worker runs its function tasks only with exactly these functions.
    */
   code: string | null;
+  /**
+   * The seq of the current traversal's first run: its runs take `base + layout seq` (0 until an
+   * update; see engine/traversals.ts).
+   */
+  base: number;
+  /** The next seq no run of the execution holds yet (see `StoreTx.allocateSeqs`). */
+  nextSeq: number;
   createdAt: number;
   updatedAt: number;
+  finishedAt: number | null;
+}
+
+/** What started a traversal of an execution. */
+export const TraversalCause = {
+  start: "start",
+  update: "update",
+  rollback: "rollback",
+  undo: "undo",
+} as const;
+export type TraversalCause = (typeof TraversalCause)[keyof typeof TraversalCause];
+
+/**
+ * How a traversal ended: as its execution did, or `superseded` when another traversal replaced
+ * it before it ended. `running` while it is the current one and the execution has not ended.
+ */
+export type TraversalStatus = ExecutionStatus | "superseded";
+
+/**
+ * One traversal of an execution: the definition and input it converges on. An execution gets
+ * its rows at its first update (one for the start traversal, one for the update); one that was
+ * never updated has none, and its only traversal is described by the execution itself.
+ */
+export interface TraversalRecord {
+  executionId: string;
+  id: string;
+  /** 1 for the start traversal, then 2, 3, ... in the order they were started. */
+  number: number;
+  cause: TraversalCause;
+  spec: WorkflowSpec;
+  input: Record<string, unknown>;
+  /** The seq of its first run (see ExecutionRecord.base). */
+  base: number;
+  status: TraversalStatus;
+  /** An update started with `rollbackOnFailure`: its failure starts a rollback traversal. */
+  rollbackOnFailure: boolean;
+  createdAt: number;
   finishedAt: number | null;
 }
 
@@ -128,6 +174,22 @@ export interface TaskRunRecord {
    * worker that has these functions claims it (`ClaimRequest.codes`). Set at insert, never patched.
    */
   code: string | null;
+  /**
+   * On a task run whose body succeeded: the hash of its definition and resolved inputs (see
+   * engine/version-key.ts). A later traversal reuses it when its own task hashes the same.
+   */
+  versionKey: string | null;
+  /** On a task run of a later traversal that reused a version: the seq of that version's run. */
+  reusedFrom: number | null;
+  /** On an undo run: the seq of the task run (the version) it undoes; null for a compensation undo of its own traversal's layout. */
+  target: number | null;
+  /** When this version's undo succeeded: it is no longer live (neither reused nor cleaned up again). */
+  undoneAt: number | null;
+  /**
+   * On a run still running when a later traversal started: that traversal. Its end then drives
+   * nothing of its own traversal; it releases the same task's run in this one (see traversals.ts).
+   */
+  supersededBy: string | null;
   output: unknown;
   error: TaskError | null;
   startedAt: number | null;
@@ -177,15 +239,34 @@ export type RunPatch = Partial<
     | "pending"
     | "failedPredecessors"
     | "skippedPredecessors"
+    | "versionKey"
+    | "reusedFrom"
+    | "undoneAt"
+    | "supersededBy"
   >
 >;
 
 export type ExecutionPatch = Partial<
   Pick<
     ExecutionRecord,
-    "status" | "output" | "error" | "failures" | "endStatus" | "updatedAt" | "finishedAt" | "traversal"
+    | "status"
+    | "output"
+    | "error"
+    | "failures"
+    | "endStatus"
+    | "updatedAt"
+    | "finishedAt"
+    | "traversal"
+    | "spec"
+    | "input"
+    | "version"
+    | "base"
+    | "deadline"
   >
 >;
+
+/** Fields a transition sets on a traversal. */
+export type TraversalPatch = Partial<Pick<TraversalRecord, "status" | "finishedAt">>;
 
 /**
  * What the end of one predecessor changes on one successor's sync point: `pending` one less,
@@ -295,6 +376,15 @@ export interface StoreTx {
   getWorkflow(name: string, version?: number): Awaitable<WorkflowRecord | undefined>;
   /** Adds a version of a workflow; (name, version) is unique. */
   insertWorkflow(workflow: WorkflowRecord): Awaitable<void>;
+  /**
+   * Reserves `count` seqs no run of the execution holds, atomically (two transactions never get
+   * the same): answers the first; they are `first .. first + count - 1`.
+   */
+  allocateSeqs(executionId: string, count: number): Awaitable<number>;
+  insertTraversal(traversal: TraversalRecord): Awaitable<void>;
+  /** The traversals of an execution, by number (none when it was never updated). */
+  listTraversals(executionId: string): Awaitable<TraversalRecord[]>;
+  updateTraversal(executionId: string, id: string, patch: TraversalPatch): Awaitable<void>;
 }
 
 /** What differs between adapters, as data (never `instanceof`). */
@@ -328,6 +418,13 @@ export interface Store {
   nextRunAfter(executionId?: string, codes?: readonly string[]): Promise<number | null>;
   /** The highest version of every registered workflow, by name. */
   listWorkflows(): Promise<WorkflowRecord[]>;
+  /** The traversals of an execution, by number (none when it was never updated). */
+  listTraversals(executionId: string): Promise<TraversalRecord[]>;
+  /**
+   * A live version of `task` in the execution whose key is `versionKey`: a task run whose body
+   * succeeded (not a reuse), whose undo has not run. The lowest seq when several match.
+   */
+  findVersion(executionId: string, task: string, versionKey: string): Promise<TaskRunRecord | undefined>;
   /**
    * How many executions are in each status now, every status present (zero when none): one
    * grouped count over the status index, cheap enough to answer every metrics scrape.

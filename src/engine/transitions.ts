@@ -24,29 +24,47 @@ function runKey(run: TaskRunRecord): string {
   return `${run.seq}\u0000${run.executionId}`;
 }
 
-/** Specs and layouts by execution id, parsed once per process: specs never change within a traversal. */
+/** The definition one traversal of an execution converges on, and where its runs sit. */
+export interface TraversalSpec {
+  spec: WorkflowSpec;
+  layout: RunLayout;
+}
+
+/**
+ * Specs and layouts by execution and traversal, parsed once per process: a traversal's spec
+ * never changes (an update starts another traversal). A miss reads the execution (its current
+ * traversal) or, for an earlier traversal, the execution's traversal rows.
+ */
 export class SpecCache {
-  private readonly entries = new Map<string, { spec: WorkflowSpec; layout: RunLayout }>();
+  private readonly entries = new Map<string, TraversalSpec>();
 
   constructor(private readonly capacity = 1000) {}
 
-  async get(tx: StoreTx, executionId: string): Promise<{ spec: WorkflowSpec; layout: RunLayout }> {
-    const hit = this.entries.get(executionId);
+  async get(tx: StoreTx, executionId: string, traversal: string): Promise<TraversalSpec> {
+    const hit = this.entries.get(cacheKey(executionId, traversal));
     if (hit) return hit;
     const execution = await tx.getExecution(executionId);
     if (!execution) throw new Error(`execution ${executionId} vanished during a transition`);
-    return this.remember(execution.id, execution.spec);
+    if (execution.traversal === traversal)
+      return this.remember(executionId, traversal, execution.spec, execution.base);
+    const earlier = (await tx.listTraversals(executionId)).find((row) => row.id === traversal);
+    if (!earlier) throw new Error(`traversal ${traversal} of execution ${executionId} is unknown`);
+    return this.remember(executionId, traversal, earlier.spec, earlier.base);
   }
 
-  remember(executionId: string, spec: WorkflowSpec): { spec: WorkflowSpec; layout: RunLayout } {
+  remember(executionId: string, traversal: string, spec: WorkflowSpec, base = 0): TraversalSpec {
     if (this.entries.size >= this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    const entry = { spec, layout: runLayout(spec) };
-    this.entries.set(executionId, entry);
+    const entry = { spec, layout: runLayout(spec, base) };
+    this.entries.set(cacheKey(executionId, traversal), entry);
     return entry;
   }
+}
+
+function cacheKey(executionId: string, traversal: string): string {
+  return `${executionId}\u0000${traversal}`;
 }
 
 /** What one transaction did, collected for the caller and flushed as events at its end. */
@@ -158,13 +176,14 @@ const EXECUTION_EVENT = {
   succeeded: EventType.executionSucceeded,
   failed: EventType.executionFailed,
   cancelled: EventType.executionCancelled,
+  undone: EventType.executionUndone,
 } as const;
 
 /** Moves an execution to its terminal status (compare-and-set: only once). */
 export async function endExecution(
   t: Transition,
   execution: ExecutionRecord,
-  status: "succeeded" | EndStatus,
+  status: "succeeded" | "undone" | EndStatus,
   output: unknown = execution.output,
 ): Promise<void> {
   const changed = await t.tx.updateExecution(
@@ -173,6 +192,9 @@ export async function endExecution(
     { status, output, updatedAt: t.now, finishedAt: t.now, endStatus: null },
   );
   if (!changed) return;
+  // An updated execution has a row per traversal (see traversals.ts); the first one gets its row then.
+  if (execution.base > 0)
+    await t.tx.updateTraversal(execution.id, execution.traversal, { status, finishedAt: t.now });
   t.ended.add(execution.id);
   t.event({
     executionId: execution.id,
@@ -212,11 +234,11 @@ export async function compensate(
   if (error && !execution.error) {
     await t.tx.updateExecution(execution.id, { status: ["pending", "running"] }, { error, updatedAt: t.now });
   }
-  const { spec, layout } = await t.specs.get(t.tx, execution.id);
+  const { spec, layout } = await t.specs.get(t.tx, execution.id, execution.traversal);
   const hasUndo =
     withUndo &&
     layout.order.some(
-      (name, seq) => spec.tasks[name]!.undo !== undefined && statusBySeq.get(seq) === "succeeded",
+      (name, i) => spec.tasks[name]!.undo !== undefined && statusBySeq.get(layout.base + i) === "succeeded",
     );
   if (!hasUndo) {
     await endExecution(t, current, endStatus);

@@ -11,6 +11,7 @@ import type { WorkflowSpec } from "../definition/spec.js";
 import { Engine, type EngineOptions } from "../engine/engine.js";
 import type { ExecutionEvent, ExecutionRecord, Store } from "../engine/store.js";
 import { isTerminalExecution } from "../engine/states.js";
+import { readTraversal } from "../engine/traversals.js";
 import { ExecutionNotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { silentLogger, type Logger } from "../shared/logger.js";
@@ -59,6 +60,17 @@ export interface StartOptions {
   id?: string;
 }
 
+/** Options of `runtime.update`, `rollback` and `undo`. */
+export interface TraversalRunOptions {
+  /** The traversal the caller saw (default: the current one when the call starts). */
+  expectTraversal?: string;
+  /** Only record the new traversal for workers; do not run it here. */
+  detach?: boolean;
+  baseDir?: string;
+  /** As soon as the traversal is recorded, before it runs. */
+  onStarted?: (execution: ExecutionRecord) => void;
+}
+
 /** Options of `runtime.startWorker`. */
 export interface WorkerStartOptions {
   concurrency?: number;
@@ -98,6 +110,20 @@ export interface Runtime {
     executionId: string,
     options?: { baseDir?: string; functions?: ReadonlyMap<string, TaskFunction> },
   ): Promise<ExecutionRecord>;
+  /**
+   * Converges an execution (running or ended) on `spec` by a new traversal, then, unless
+   * `detach`, runs it in this process until the execution ends. Refused with
+   * TraversalConflictError when another update landed first.
+   */
+  update(
+    executionId: string,
+    spec: WorkflowSpec,
+    options?: TraversalRunOptions & { input?: Record<string, unknown>; rollbackOnFailure?: boolean },
+  ): Promise<ExecutionRecord>;
+  /** Converges back on the last earlier traversal that succeeded (see Engine.rollback). */
+  rollback(executionId: string, options?: TraversalRunOptions): Promise<ExecutionRecord>;
+  /** Runs the undo of every live version; the execution ends `undone` (see Engine.undo). */
+  undo(executionId: string, options?: TraversalRunOptions): Promise<ExecutionRecord>;
   /**
    * Starts a long-running worker for every execution in the store (`weft worker`): it reads each
    * execution's definition from the store; relative `js` modules resolve against `workflowsDir`.
@@ -161,10 +187,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       pollMs: options.pollMs,
       publicUrl,
       policy,
-      loadWorkflow: async (id) => {
-        const execution = await store.getExecution(id);
-        if (!execution) throw new ExecutionNotFoundError(id);
-        return { spec: execution.spec, input: execution.input, functions, baseDir, origin: execution.origin };
+      loadWorkflow: async (id, traversal) => {
+        const { execution, spec, input, base } = await readTraversal(store, id, traversal);
+        return { spec, input, base, code: execution.code, functions, baseDir, origin: execution.origin };
       },
       onEnded: (ids) => {
         if (ids.includes(executionId)) resolveEnded();
@@ -232,9 +257,52 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
     return record.spec;
   }
 
+  /**
+   * Starts a traversal (waiting out an outage: the new traversal's id is chosen here, so a retry
+   * after a lost COMMIT that finds it current takes it rather than starting another), then runs
+   * the execution here unless `detach`.
+   */
+  async function traverse(
+    executionId: string,
+    options: TraversalRunOptions,
+    start: (traversal: { expectTraversal: string; id: string }) => Promise<unknown>,
+  ): Promise<ExecutionRecord> {
+    const before = await outage.retry(() => engine.getExecution(executionId));
+    const traversal = { expectTraversal: options.expectTraversal ?? before.traversal, id: newId() };
+    let tried = false;
+    const started = await outage.retry(async () => {
+      if (tried) {
+        const landed = await engine.getExecution(executionId);
+        if (landed.traversal === traversal.id) return landed;
+      }
+      tried = true;
+      await start(traversal);
+      return engine.getExecution(executionId);
+    });
+    options.onStarted?.(started);
+    if (options.detach) return started;
+    const baseDir = options.baseDir ?? started.baseDir ?? options.baseDir ?? process.cwd();
+    return drive(executionId, undefined, null, baseDir);
+  }
+
   const runtime: Runtime = {
     engine,
     store,
+    update(executionId, spec, updateOptions = {}) {
+      return traverse(executionId, updateOptions, (traversal) =>
+        engine.update(executionId, spec, {
+          ...traversal,
+          input: updateOptions.input,
+          rollbackOnFailure: updateOptions.rollbackOnFailure,
+        }),
+      );
+    },
+    rollback(executionId, traversalOptions = {}) {
+      return traverse(executionId, traversalOptions, (traversal) => engine.rollback(executionId, traversal));
+    },
+    undo(executionId, traversalOptions = {}) {
+      return traverse(executionId, traversalOptions, (traversal) => engine.undo(executionId, traversal));
+    },
     async run(workflow, input = {}, runOptions = {}) {
       const prepared = prepareWorkflow(workflow);
       const spec = await registered(prepared, false);
@@ -275,15 +343,16 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
         publicUrl,
         policy,
         codes: [...byCode.keys()],
-        loadWorkflow: async (id) => {
-          const execution = await store.getExecution(id);
-          if (!execution) throw new ExecutionNotFoundError(id);
+        loadWorkflow: async (id, traversal) => {
+          const { execution, spec, input, base } = await readTraversal(store, id, traversal);
           // The worker's --workflows dir wins; else where `weft start` found the file; else cwd.
           const baseDir = workerOptions.workflowsDir ?? execution.baseDir ?? options.baseDir ?? process.cwd();
           const functions = execution.code === null ? undefined : byCode.get(execution.code);
           return {
-            spec: execution.spec,
-            input: execution.input,
+            spec,
+            input,
+            base,
+            code: execution.code,
             functions,
             baseDir,
             origin: execution.origin,

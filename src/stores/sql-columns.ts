@@ -29,6 +29,10 @@ export const RUN_PATCH_COLUMNS: { readonly [K in keyof Required<RunPatch>]: Patc
   pending: { column: "pending" },
   failedPredecessors: { column: "failed_predecessors" },
   skippedPredecessors: { column: "skipped_predecessors" },
+  versionKey: { column: "version_key" },
+  reusedFrom: { column: "reused_from" },
+  undoneAt: { column: "undone_at" },
+  supersededBy: { column: "superseded_by" },
 };
 
 /** The column of every ExecutionPatch field. */
@@ -41,6 +45,11 @@ export const EXECUTION_PATCH_COLUMNS: { readonly [K in keyof Required<ExecutionP
   updatedAt: { column: "updated_at" },
   finishedAt: { column: "finished_at" },
   traversal: { column: "traversal" },
+  spec: { column: "spec", json: true },
+  input: { column: "input", json: true },
+  version: { column: "version" },
+  base: { column: "base" },
+  deadline: { column: "deadline" },
 };
 
 /** JSON text for a JSON column; null and undefined are stored as NULL. */

@@ -11,6 +11,7 @@ import { evaluateCondition, evaluateTemplate, type ExpressionScope } from "../de
 import type { Engine, Outcome } from "../engine/engine.js";
 import { Origin, RunKind, type TaskRunRecord } from "../engine/store.js";
 import { getAction } from "../actions/registry.js";
+import { versionKey } from "../engine/version-key.js";
 import type { ActionContext } from "../actions/action.js";
 import { refusalMessage, type ActionUse } from "../actions/action-policy.js";
 import { DEFAULT_RUN_POLICY, type RunPolicy } from "../actions/run-policy.js";
@@ -31,6 +32,10 @@ export interface LoadedWorkflow {
   baseDir: string;
   /** Where the execution's definition came from; `http` ones are checked against the action policy. Default `direct`. */
   origin?: Origin;
+  /** The seq of the traversal's first run: above 0, the execution was updated (its versions may be reused). */
+  base?: number;
+  /** The execution's code id (builder functions), part of their versions' keys. */
+  code?: string | null;
 }
 
 /** What expressions see of a task that ended. */
@@ -134,8 +139,13 @@ export async function runAttempt(
       return { run, status: "skipped" };
     }
     const action = isUndo ? task.undo!.action : task.action;
+    const updated = (workflow.base ?? 0) > 0;
     if (action === "delegate" && !isUndo) {
-      await startWaiting(deps, run, task.with, scope, policy);
+      // What it waits for is its definition and its predecessors' results (its with reads the callback).
+      const key = versionKey(task, null, { predecessors: Object.fromEntries(results) });
+      const reused = updated ? await reuse(deps, run, key) : null;
+      if (reused) return reused;
+      await startWaiting(deps, run, task.with, scope, policy, key);
       return null;
     }
     const args = (await evaluateTemplate(isUndo ? task.undo!.with : task.with, scope)) as Record<
@@ -149,20 +159,45 @@ export async function runAttempt(
       executionId: run.executionId,
       task: run.task,
       attempt: run.attempt,
-      idempotencyKey: `${run.executionId}:${isUndo ? "undo:" : ""}${run.task}`,
+      // Each version of an updated execution is its own side effect: its key names the run.
+      idempotencyKey:
+        `${run.executionId}:${isUndo ? "undo:" : ""}${run.task}` +
+        (updated ? `:${isUndo ? (run.target ?? run.seq) : run.seq}` : ""),
       logger: deps.logger,
       inputs: workflow.input,
       baseDir: workflow.baseDir,
       egress: policy.egress,
     };
+    const key = isUndo
+      ? undefined
+      : versionKey(task, args ?? {}, {
+          code: action === "function" ? (workflow.code ?? null) : null,
+          predecessors: action === "function" ? Object.fromEntries(results) : undefined,
+        });
+    if (key !== undefined && updated) {
+      const reused = await reuse(deps, run, key);
+      if (reused) return reused;
+    }
     const body = action === "function" ? functionBody(workflow, run, results) : getAction(action);
     if (!body)
       throw new TaskFailure(`unknown action "${action}"`, { retryable: false, type: "UnknownAction" });
     const output = await abort.race(body(args ?? {}, ctx));
-    return { run, status: "succeeded", output: output === undefined ? null : output };
+    return { run, status: "succeeded", output: output === undefined ? null : output, versionKey: key };
   } catch (thrown) {
     return { run, status: "failed", error: toTaskError(thrown) };
   }
+}
+
+/**
+ * A task of an updated execution whose definition and inputs (its key) match a live version:
+ * that version's output stands for it, and its body does not run.
+ */
+async function reuse(deps: TaskRunnerDeps, run: TaskRunRecord, key: string): Promise<Outcome | null> {
+  const version = await deps.throughOutage(() =>
+    deps.engine.store.findVersion(run.executionId, run.task, key),
+  );
+  if (!version) return null;
+  return { run, status: "succeeded", output: version.output, versionKey: key, reusedFrom: version.seq };
 }
 
 /** What a waiting delegate hands to a third party, in expressions as `callback`. */
@@ -190,6 +225,7 @@ async function startWaiting(
   args: Record<string, unknown>,
   scope: ExpressionScope,
   policy: RunPolicy,
+  key: string,
 ): Promise<void> {
   const link = deps.publicUrl ? undefined : callbackLinkRead(args);
   if (link !== undefined) {
@@ -199,7 +235,7 @@ async function startWaiting(
       { type: "NoPublicUrl", retryable: false },
     );
   }
-  const waiting = await deps.throughOutage(() => deps.engine.wait(run));
+  const waiting = await deps.throughOutage(() => deps.engine.wait(run, key));
   if (!waiting || args.notify === undefined) return;
   const callback = callbackLinks(waiting.token, deps.publicUrl);
   void (async () => {

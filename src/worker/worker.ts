@@ -32,8 +32,11 @@ export interface WorkerOptions {
   executionId?: string;
   /** Code ids of the builder functions `loadWorkflow` supplies: only their function runs are claimed. */
   codes?: readonly string[];
-  /** The workflow behind an execution: its spec, input, builder functions and base directory. */
-  loadWorkflow: (executionId: string) => Promise<LoadedWorkflow>;
+  /**
+   * The workflow behind one traversal of an execution: its spec, input, builder functions and
+   * base directory (see engine/traversals.ts `readTraversal`).
+   */
+  loadWorkflow: (executionId: string, traversal: string) => Promise<LoadedWorkflow>;
   logger: Logger;
   /** How often an idle worker looks for work written by other processes. Default 250 ms. */
   pollMs?: number;
@@ -63,9 +66,16 @@ export class Worker {
   private readonly concurrency: number;
   private readonly inflight = new Map<string, InFlight>();
   private outcomes: Outcome[] = [];
-  private readonly workflows = new Map<string, Promise<LoadedWorkflow & { layout: RunLayout }>>();
-  /** Results of runs that ended in this process, by execution and task, so successors need not read them back. */
-  private readonly results = new Map<string, Map<string, TaskResult>>();
+  /** By execution, then traversal. */
+  private readonly workflows = new Map<
+    string,
+    Map<string, Promise<LoadedWorkflow & { layout: RunLayout }>>
+  >();
+  /**
+   * Results of runs that ended in this process, by execution, traversal and task, so successors
+   * need not read them back.
+   */
+  private readonly results = new Map<string, Map<string, Map<string, TaskResult>>>();
   private wakeUp: (() => void) | null = null;
   /** A wake-up that came while the loop was busy: the next idle() returns at once. */
   private woken = false;
@@ -322,10 +332,15 @@ export class Worker {
     outcomes.forEach((outcome, i) => {
       if (!applied[i] || outcome.status === "failed" || outcome.status === "interrupted") return;
       const run = outcome.run as TaskRunRecord;
-      let results = this.results.get(run.executionId);
+      let byTraversal = this.results.get(run.executionId);
+      if (!byTraversal) {
+        byTraversal = new Map();
+        this.results.set(run.executionId, byTraversal);
+      }
+      let results = byTraversal.get(run.traversal);
       if (!results) {
         results = new Map();
-        this.results.set(run.executionId, results);
+        byTraversal.set(run.traversal, results);
       }
       results.set(run.task, {
         status: outcome.status,
@@ -350,7 +365,9 @@ export class Worker {
     // Reads the attempt needs wait out an outage rather than fail it; not past its lease, though.
     const giveUp = () => flight.lost || flight.abort.aborted;
     try {
-      const workflow = await this.outage.retry(() => this.workflow(run.executionId), giveUp);
+      // An undo works in the traversal of the version it undoes (a cleanup undoes earlier ones).
+      const traversal = await this.outage.retry(() => this.contextOf(run), giveUp);
+      const workflow = await this.outage.retry(() => this.workflow(run.executionId, traversal), giveUp);
       outcome = await runAttempt(
         {
           engine: this.options.engine,
@@ -359,7 +376,7 @@ export class Worker {
           policy: this.options.policy,
           throughOutage: (call) => this.outage.retry(call, giveUp),
           readResults: (r, names) =>
-            this.outage.retry(() => this.readResults(r, names, workflow.layout), giveUp),
+            this.outage.retry(() => this.readResults(r, traversal, names, workflow.layout), giveUp),
         },
         run,
         workflow,
@@ -382,25 +399,38 @@ export class Worker {
     this.wake();
   }
 
-  private workflow(executionId: string): Promise<LoadedWorkflow & { layout: RunLayout }> {
-    let loaded = this.workflows.get(executionId);
+  /** The traversal whose definition and results a run works with. */
+  private async contextOf(run: TaskRunRecord): Promise<string> {
+    if (run.kind !== "undo" || run.target === null) return run.traversal;
+    const [version] = await this.options.store.getRuns(run.executionId, [run.target]);
+    return version?.traversal ?? run.traversal;
+  }
+
+  private workflow(executionId: string, traversal: string): Promise<LoadedWorkflow & { layout: RunLayout }> {
+    let byTraversal = this.workflows.get(executionId);
+    if (!byTraversal) {
+      byTraversal = new Map();
+      this.workflows.set(executionId, byTraversal);
+    }
+    let loaded = byTraversal.get(traversal);
     if (!loaded) {
       loaded = this.options
-        .loadWorkflow(executionId)
-        .then((workflow) => ({ ...workflow, layout: runLayout(workflow.spec) }));
-      loaded.catch(() => this.workflows.delete(executionId));
-      this.workflows.set(executionId, loaded);
+        .loadWorkflow(executionId, traversal)
+        .then((workflow) => ({ ...workflow, layout: runLayout(workflow.spec, workflow.base ?? 0) }));
+      loaded.catch(() => byTraversal.delete(traversal));
+      byTraversal.set(traversal, loaded);
     }
     return loaded;
   }
 
   private async readResults(
     run: TaskRunRecord,
+    traversal: string,
     names: readonly string[],
     layout: RunLayout,
   ): Promise<Map<string, TaskResult>> {
     const found = new Map<string, TaskResult>();
-    const cached = this.results.get(run.executionId);
+    const cached = this.results.get(run.executionId)?.get(traversal);
     const missing: number[] = [];
     for (const name of names) {
       const result = cached?.get(name);

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { drive, failure, runOf, workflowSpec } from "./fixtures.js";
 import type { SuiteContext } from "./store.suite.js";
 
-const ZERO = { pending: 0, running: 0, compensating: 0, succeeded: 0, failed: 0, cancelled: 0 };
+const ZERO = { pending: 0, running: 0, compensating: 0, succeeded: 0, failed: 0, cancelled: 0, undone: 0 };
 
 export function countCases(ctx: SuiteContext): void {
   describe("counts", () => {

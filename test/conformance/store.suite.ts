@@ -22,6 +22,7 @@ import { raceCases } from "./races.cases.js";
 import { recordCases } from "./records.cases.js";
 import { syncPointCases } from "./sync-points.cases.js";
 import { transactionCases } from "./transactions.cases.js";
+import { traversalCases } from "./traversals.cases.js";
 import { workflowCases } from "./workflows.cases.js";
 
 export interface StoreSuiteOptions {
@@ -99,5 +100,6 @@ export function storeConformanceSuite(
     transactionCases(ctx);
     endToEndCases(ctx);
     workflowCases(ctx);
+    traversalCases(ctx);
   });
 }

@@ -72,6 +72,7 @@ describe("PostgresStore", () => {
       "executions",
       "schema_migrations",
       "task_runs",
+      "traversals",
       "workflows",
     ]);
   });

@@ -20,6 +20,7 @@ import type {
   StoreTx,
   SyncPointDelta,
   TaskRunRecord,
+  TraversalRecord,
   WorkflowRecord,
   ExecutionCounts,
 } from "../../engine/store.js";
@@ -36,6 +37,7 @@ interface Undo {
   executions: Map<string, ExecutionRecord | undefined>;
   events: Map<string, number>;
   workflows: Map<string, number>;
+  traversals: Map<string, readonly TraversalRecord[] | undefined>;
 }
 
 /**
@@ -60,6 +62,8 @@ export class MemoryStore implements Store {
   private readonly events = new Map<string, ExecutionEvent[]>();
   /** Versions of each workflow, by name, in increasing order. */
   private readonly workflows = new Map<string, WorkflowRecord[]>();
+  /** The traversals of each updated execution, by number; each list is replaced, never changed. */
+  private readonly traversals = new Map<string, readonly TraversalRecord[]>();
   private nextEventId = 1;
   private queue: Promise<unknown> = Promise.resolve();
   private undo: Undo | null = null;
@@ -68,7 +72,13 @@ export class MemoryStore implements Store {
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     // One transaction at a time, like SQLite's single writer.
     const result = this.queue.then(async () => {
-      const undo: Undo = { runs: new Map(), executions: new Map(), events: new Map(), workflows: new Map() };
+      const undo: Undo = {
+        runs: new Map(),
+        executions: new Map(),
+        events: new Map(),
+        workflows: new Map(),
+        traversals: new Map(),
+      };
       this.undo = undo;
       try {
         return await fn(this.txApi);
@@ -149,6 +159,26 @@ export class MemoryStore implements Store {
     return [...this.workflows.values()]
       .map((versions) => versions[versions.length - 1]!)
       .sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  async listTraversals(executionId: string): Promise<TraversalRecord[]> {
+    return (this.traversals.get(executionId) ?? []).map((traversal) => ({ ...traversal }));
+  }
+
+  async findVersion(
+    executionId: string,
+    task: string,
+    versionKey: string,
+  ): Promise<TaskRunRecord | undefined> {
+    const found = this.runsOf(executionId).find(
+      (run) =>
+        run.task === task &&
+        run.versionKey === versionKey &&
+        run.status === "succeeded" &&
+        run.reusedFrom === null &&
+        run.undoneAt === null,
+    );
+    return found && copyRun(found);
   }
 
   subscribe(): () => void {
@@ -244,6 +274,10 @@ export class MemoryStore implements Store {
       else this.executions.delete(id);
     }
     for (const [id, length] of undo.events) this.events.get(id)!.length = length;
+    for (const [id, previous] of undo.traversals) {
+      if (previous) this.traversals.set(id, previous);
+      else this.traversals.delete(id);
+    }
     for (const [name, length] of undo.workflows) {
       // A name first registered in this transaction goes entirely: listWorkflows reads the last version.
       if (length === 0) this.workflows.delete(name);
@@ -256,6 +290,12 @@ export class MemoryStore implements Store {
     if (!undo.executions.has(execution.id))
       undo.executions.set(execution.id, this.executions.get(execution.id));
     this.executions.set(execution.id, execution);
+  }
+
+  private setTraversals(executionId: string, traversals: readonly TraversalRecord[]): void {
+    const undo = this.undo!;
+    if (!undo.traversals.has(executionId)) undo.traversals.set(executionId, this.traversals.get(executionId));
+    this.traversals.set(executionId, traversals);
   }
 
   private updateSlot(
@@ -393,6 +433,30 @@ export class MemoryStore implements Store {
           this.undo!.workflows.set(workflow.name, versions.length);
         versions.push(workflow);
         versions.sort((a, b) => a.version - b.version);
+      },
+      allocateSeqs: (executionId, count) => {
+        const execution = this.executions.get(executionId);
+        if (!execution) throw new Error(`execution ${executionId} does not exist`);
+        this.setExecution({ ...execution, nextSeq: execution.nextSeq + count });
+        return execution.nextSeq;
+      },
+      insertTraversal: (traversal) => {
+        const list = this.traversals.get(traversal.executionId) ?? [];
+        if (list.some((t) => t.id === traversal.id))
+          throw new Error(`traversal ${traversal.id} of ${traversal.executionId} already exists`);
+        this.setTraversals(
+          traversal.executionId,
+          [...list, { ...traversal }].sort((a, b) => a.number - b.number),
+        );
+      },
+      listTraversals: (executionId) => [...(this.traversals.get(executionId) ?? [])],
+      updateTraversal: (executionId, id, patch) => {
+        const list = this.traversals.get(executionId);
+        if (!list) return;
+        this.setTraversals(
+          executionId,
+          list.map((t) => (t.id === id ? { ...t, ...patch } : t)),
+        );
       },
       appendEvents: (events) => {
         const undo = this.undo!;

@@ -125,12 +125,46 @@ ALTER TABLE executions ADD COLUMN code text;
 ALTER TABLE task_runs ADD COLUMN code text;
 `;
 
+const V5_TRAVERSALS = `
+-- Living executions (engine/traversals.ts). base: the seq of the current traversal's first run;
+-- next_seq: the next seq no run holds (StoreTx.allocateSeqs). Older executions reserved their
+-- whole layout (2 runs per task + 2 sync points) when they started.
+ALTER TABLE executions ADD COLUMN base integer NOT NULL DEFAULT 0;
+ALTER TABLE executions ADD COLUMN next_seq integer NOT NULL DEFAULT 0;
+UPDATE executions SET next_seq =
+  2 * (SELECT count(*) FROM task_runs WHERE task_runs.execution_id = executions.id AND kind = 'task') + 2;
+-- Versions: the hash of what a succeeded body ran with; the version a reused run stands for;
+-- the version an undo run undoes; when a version's undo succeeded.
+ALTER TABLE task_runs ADD COLUMN version_key text;
+ALTER TABLE task_runs ADD COLUMN reused_from integer;
+ALTER TABLE task_runs ADD COLUMN target integer;
+ALTER TABLE task_runs ADD COLUMN undone_at bigint;
+-- A run still running when a later traversal started: that traversal (its end releases it there).
+ALTER TABLE task_runs ADD COLUMN superseded_by text;
+-- The traversals of an execution, written at its first update.
+CREATE TABLE traversals (
+  execution_id        text NOT NULL REFERENCES executions(id),
+  id                  text NOT NULL,
+  number              integer NOT NULL,
+  cause               text NOT NULL,
+  spec                json NOT NULL,
+  input               json NOT NULL,
+  base                integer NOT NULL,
+  status              text NOT NULL,
+  rollback_on_failure boolean NOT NULL DEFAULT false,
+  created_at          bigint NOT NULL,
+  finished_at         bigint,
+  PRIMARY KEY (execution_id, id)
+);
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS_AND_WORKFLOWS },
   { version: 2, sql: V2_ORIGIN },
   { version: 3, sql: V3_INTERRUPTIONS },
   { version: 4, sql: V4_CODE },
+  { version: 5, sql: V5_TRAVERSALS },
 ];
 
 /** The schema version this code writes. */

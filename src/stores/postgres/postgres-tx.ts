@@ -26,6 +26,8 @@ import {
   RUN_COLUMNS,
   RUN_PATCH_COLUMNS,
   RUNS_INSERT,
+  TRAVERSAL_COLUMNS,
+  traversalValues,
   eventColumns,
   executionValues,
   json,
@@ -80,6 +82,12 @@ const APPEND_EVENTS =
   "SELECT e.execution_id, e.at, e.type, e.payload::json " +
   "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) WITH ORDINALITY AS e(execution_id, at, type, payload, n) " +
   "WHERE (SELECT count(*) FROM locks) >= 0 ORDER BY e.n";
+const ALLOCATE_SEQS = "UPDATE executions SET next_seq = next_seq + $1 WHERE id = $2 RETURNING next_seq";
+const INSERT_TRAVERSAL =
+  `INSERT INTO traversals (${TRAVERSAL_COLUMNS}) ` + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+const UPDATE_TRAVERSAL =
+  "UPDATE traversals SET status = coalesce($3, status), finished_at = coalesce($4, finished_at) " +
+  "WHERE execution_id = $1 AND id = $2";
 const INSERT_WORKFLOW =
   "INSERT INTO workflows (name, version, spec, origin, code, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
@@ -283,6 +291,19 @@ function createApi(self: PostgresTx, q: Queries, cache: ExecutionCache): StoreTx
     },
     async appendEvents(events) {
       if (events.length > 0) await run(APPEND_EVENTS, eventColumns(events));
+    },
+    async allocateSeqs(executionId, count) {
+      const { rows } = await run(ALLOCATE_SEQS, [count, executionId]);
+      const row = rows[0] as { next_seq: number } | undefined;
+      if (!row) throw new Error(`execution ${executionId} does not exist`);
+      return row.next_seq - count;
+    },
+    async insertTraversal(traversal) {
+      await run(INSERT_TRAVERSAL, traversalValues(traversal));
+    },
+    listTraversals: (executionId) => q.listTraversals(executionId),
+    async updateTraversal(executionId, id, patch) {
+      await run(UPDATE_TRAVERSAL, [executionId, id, patch.status ?? null, patch.finishedAt ?? null]);
     },
     getWorkflow: (name, version) => q.getWorkflow(name, version),
     async insertWorkflow(workflow) {

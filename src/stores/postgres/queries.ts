@@ -10,6 +10,7 @@ import type {
   ExecutionFilter,
   ExecutionRecord,
   TaskRunRecord,
+  TraversalRecord,
   WorkflowRecord,
   ExecutionCounts,
 } from "../../engine/store.js";
@@ -20,14 +21,17 @@ import {
   EXECUTION_COLUMNS,
   EXECUTION_STATE_COLUMNS,
   RUN_COLUMNS,
+  TRAVERSAL_COLUMNS,
   WORKFLOW_COLUMNS,
   toEvent,
   toExecution,
   toRun,
+  toTraversal,
   toWorkflow,
   type EventRow,
   type ExecutionRow,
   type TaskRunRow,
+  type TraversalRow,
   type WorkflowRow,
 } from "./schema.js";
 
@@ -74,6 +78,11 @@ const RUNS_AT = plannedPerCall(
   `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 AND seq = ANY($2::integer[])`,
 );
 const RUNS = `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 ORDER BY seq`;
+const TRAVERSALS = `SELECT ${TRAVERSAL_COLUMNS} FROM traversals WHERE execution_id = $1 ORDER BY number`;
+// A live version: a body that succeeded (not a reuse) and was not undone; updated executions only.
+const VERSION =
+  `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 AND task = $2 AND version_key = $3 ` +
+  "AND status = 'succeeded' AND reused_from IS NULL AND undone_at IS NULL ORDER BY seq LIMIT 1";
 const EVENTS = `SELECT ${EVENT_COLUMNS} FROM events WHERE execution_id = $1 AND id > $2 ORDER BY id`;
 // min() over the claim index's leading column; runs needing code the caller lacks ($1: its code
 // ids) are skipped, as its claims would skip them.
@@ -217,6 +226,19 @@ export class Queries {
         ? await this.rows<WorkflowRow>(LATEST_WORKFLOW, [name])
         : await this.rows<WorkflowRow>(WORKFLOW, [name, version]);
     return row && toWorkflow(row);
+  }
+
+  async listTraversals(executionId: string): Promise<TraversalRecord[]> {
+    return (await this.rows<TraversalRow>(TRAVERSALS, [executionId])).map(toTraversal);
+  }
+
+  async findVersion(
+    executionId: string,
+    task: string,
+    versionKey: string,
+  ): Promise<TaskRunRecord | undefined> {
+    const row = (await this.rows<TaskRunRow>(VERSION, [executionId, task, versionKey]))[0];
+    return row && toRun(row);
   }
 
   async listWorkflows(): Promise<WorkflowRecord[]> {

@@ -33,6 +33,10 @@ const PATCH_TYPES: { readonly [K in keyof Required<RunPatch>]: string } = {
   pending: "integer",
   failedPredecessors: "integer",
   skippedPredecessors: "integer",
+  versionKey: "text",
+  reusedFrom: "integer",
+  undoneAt: "bigint",
+  supersededBy: "text",
 };
 
 const FIELDS = Object.keys(PATCH_TYPES) as (keyof RunPatch)[];

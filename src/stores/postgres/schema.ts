@@ -16,6 +16,9 @@ import type {
   RunKind,
   SyncRule,
   TaskRunRecord,
+  TraversalCause,
+  TraversalRecord,
+  TraversalStatus,
   WorkflowRecord,
 } from "../../engine/store.js";
 import type { ExecutionStatus, TaskStatus } from "../../engine/states.js";
@@ -39,20 +42,58 @@ export interface ExecutionRow {
   base_dir: string | null;
   origin: string;
   code: string | null;
+  base: number;
+  next_seq: number;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
 }
 
 /**
+ * The columns of `task_runs`, each with the array type its insert binds (unnest of one array
+ * per column) and, where the array type differs from the column's, the cast back.
+ */
+const RUN_COLUMN_TYPES: readonly (readonly [column: string, arrayType: string, cast?: string])[] = [
+  ["execution_id", "text[]"],
+  ["seq", "integer[]"],
+  ["task", "text[]"],
+  ["kind", "text[]"],
+  ["status", "text[]"],
+  ["traversal", "text[]"],
+  ["attempt", "integer[]"],
+  ["max_attempts", "integer[]"],
+  ["pending", "integer[]"],
+  ["failed_predecessors", "integer[]"],
+  ["skipped_predecessors", "integer[]"],
+  ["rule", "text[]"],
+  ["allow_failure", "boolean[]"],
+  // An array literal per row: unnest cannot take an array of arrays of different lengths.
+  ["successors", "text[]", "integer[]"],
+  ["timeout", "bigint[]"],
+  ["run_after", "bigint[]"],
+  ["lease_owner", "text[]"],
+  ["lease_expires_at", "bigint[]"],
+  ["deadline", "bigint[]"],
+  ["token_hash", "text[]"],
+  ["output", "text[]", "json"],
+  ["error", "text[]", "json"],
+  ["started_at", "bigint[]"],
+  ["finished_at", "bigint[]"],
+  ["interruptions", "integer[]"],
+  ["code", "text[]"],
+  ["version_key", "text[]"],
+  ["reused_from", "integer[]"],
+  ["target", "integer[]"],
+  ["undone_at", "bigint[]"],
+  ["superseded_by", "text[]"],
+];
+
+/**
  * Statements name their columns rather than `*`: a prepared statement whose result shape
  * changed fails ("cached plan must not change result type"), so a column added by a later
  * migration would break processes of the previous version still running beside it.
  */
-export const RUN_COLUMNS =
-  "execution_id, seq, task, kind, status, traversal, attempt, max_attempts, pending, failed_predecessors, " +
-  "skipped_predecessors, rule, allow_failure, successors, timeout, run_after, lease_owner, lease_expires_at, " +
-  "deadline, token_hash, output, error, started_at, finished_at, interruptions, code";
+export const RUN_COLUMNS = RUN_COLUMN_TYPES.map(([column]) => column).join(", ");
 
 /** RUN_COLUMNS qualified by a table alias (statements that join task_runs to something). */
 export function runColumnsOf(alias: string): string {
@@ -68,19 +109,20 @@ export const WORKFLOW_COLUMNS = "name, version, spec, origin, code, created_at";
 
 /** The columns of an execution without its immutable JSON (spec, input). */
 export const EXECUTION_STATE_COLUMNS =
-  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, created_at, updated_at, finished_at";
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, base, next_seq, created_at, updated_at, finished_at";
 
 /** Every column of an execution, spec and input included. */
 export const EXECUTION_COLUMNS =
   "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, " +
-  "base_dir, origin, code, created_at, updated_at, finished_at";
+  "base_dir, origin, code, base, next_seq, created_at, updated_at, finished_at";
 
 /** Inserts one execution; its values come from executionValues. */
 export const EXECUTION_INSERT =
-  `INSERT INTO executions (${EXECUTION_COLUMNS}) ` +
-  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+  `INSERT INTO executions (${EXECUTION_COLUMNS}) VALUES (` +
+  Array.from({ length: EXECUTION_COLUMNS.split(",").length }, (_, i) => `$${i + 1}`).join(", ") +
+  ")";
 
-/** The 18 values of EXECUTION_INSERT, JSON columns as JSON text. */
+/** The values of EXECUTION_INSERT, JSON columns as JSON text. */
 export function executionValues(e: ExecutionRecord): unknown[] {
   return [
     e.id,
@@ -98,6 +140,8 @@ export function executionValues(e: ExecutionRecord): unknown[] {
     e.baseDir ?? null,
     e.origin,
     e.code,
+    e.base,
+    e.nextSeq,
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
@@ -125,6 +169,8 @@ export function toExecution(
     baseDir: row.base_dir,
     origin: row.origin as Origin,
     code: row.code ?? null,
+    base: row.base,
+    nextSeq: row.next_seq,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
@@ -159,6 +205,11 @@ export interface TaskRunRow {
   finished_at: number | null;
   interruptions: number;
   code: string | null;
+  version_key: string | null;
+  reused_from: number | null;
+  target: number | null;
+  undone_at: number | null;
+  superseded_by: string | null;
 }
 
 /**
@@ -166,17 +217,18 @@ export interface TaskRunRow {
  * connection): one array parameter per column, zipped back into rows by unnest.
  */
 export const RUNS_INSERT =
-  `INSERT INTO task_runs (${RUN_COLUMNS}) ` +
-  "SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14::integer[], c15, c16, c17, c18, c19, c20, " +
-  "c21::json, c22::json, c23, c24, c25, c26 FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::text[], " +
-  "$6::text[], $7::integer[], $8::integer[], $9::integer[], $10::integer[], $11::integer[], $12::text[], " +
-  "$13::boolean[], $14::text[], $15::bigint[], $16::bigint[], $17::text[], $18::bigint[], $19::bigint[], " +
-  "$20::text[], $21::text[], $22::text[], $23::bigint[], $24::bigint[], $25::integer[], $26::text[]) " +
-  "AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21, c22, c23, c24, c25, c26)";
+  `INSERT INTO task_runs (${RUN_COLUMNS}) SELECT ` +
+  RUN_COLUMN_TYPES.map(([, , cast], i) => (cast ? `c${i + 1}::${cast}` : `c${i + 1}`)).join(", ") +
+  " FROM unnest(" +
+  RUN_COLUMN_TYPES.map(([, arrayType], i) => `$${i + 1}::${arrayType}`).join(", ") +
+  ") AS u(" +
+  RUN_COLUMN_TYPES.map((_, i) => `c${i + 1}`).join(", ") +
+  ")";
 
-/** The 26 column arrays of RUNS_INSERT. */
+/** The column arrays of RUNS_INSERT, in RUN_COLUMN_TYPES order. */
 export function runColumns(runs: readonly TaskRunRecord[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 26 }, () => new Array<unknown>(runs.length));
+  const count = RUN_COLUMN_TYPES.length;
+  const columns: unknown[][] = Array.from({ length: count }, () => new Array<unknown>(runs.length));
   runs.forEach((r, i) => {
     const values = [
       r.executionId,
@@ -192,7 +244,6 @@ export function runColumns(runs: readonly TaskRunRecord[]): unknown[][] {
       r.skippedPredecessors,
       r.rule,
       r.allowFailure,
-      // An array literal: unnest cannot take an array of arrays of different lengths.
       `{${r.successors.join(",")}}`,
       r.timeout,
       r.runAfter,
@@ -206,8 +257,13 @@ export function runColumns(runs: readonly TaskRunRecord[]): unknown[][] {
       r.finishedAt,
       r.interruptions,
       r.code,
+      r.versionKey,
+      r.reusedFrom,
+      r.target,
+      r.undoneAt,
+      r.supersededBy,
     ];
-    for (let c = 0; c < 26; c++) columns[c]![i] = values[c];
+    for (let c = 0; c < count; c++) columns[c]![i] = values[c];
   });
   return columns;
 }
@@ -237,6 +293,11 @@ export function toRun(row: TaskRunRow): TaskRunRecord {
     deadline: row.deadline,
     tokenHash: row.token_hash,
     code: row.code ?? null,
+    versionKey: row.version_key ?? null,
+    reusedFrom: row.reused_from ?? null,
+    target: row.target ?? null,
+    undoneAt: row.undone_at ?? null,
+    supersededBy: row.superseded_by ?? null,
     output: row.output ?? null,
     error: row.error ?? null,
     startedAt: row.started_at,
@@ -274,6 +335,56 @@ export function toEvent(row: EventRow): ExecutionEvent {
     at: row.at,
     type: row.type as EventType,
     ...row.payload,
+  };
+}
+
+/** A `traversals` row. */
+export interface TraversalRow {
+  execution_id: string;
+  id: string;
+  number: number;
+  cause: string;
+  spec: WorkflowSpec;
+  input: Record<string, unknown>;
+  base: number;
+  status: string;
+  rollback_on_failure: boolean;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export const TRAVERSAL_COLUMNS =
+  "execution_id, id, number, cause, spec, input, base, status, rollback_on_failure, created_at, finished_at";
+
+export function traversalValues(t: TraversalRecord): unknown[] {
+  return [
+    t.executionId,
+    t.id,
+    t.number,
+    t.cause,
+    JSON.stringify(t.spec),
+    JSON.stringify(t.input),
+    t.base,
+    t.status,
+    t.rollbackOnFailure,
+    t.createdAt,
+    t.finishedAt,
+  ];
+}
+
+export function toTraversal(row: TraversalRow): TraversalRecord {
+  return {
+    executionId: row.execution_id,
+    id: row.id,
+    number: row.number,
+    cause: row.cause as TraversalCause,
+    spec: row.spec,
+    input: row.input,
+    base: row.base,
+    status: row.status as TraversalStatus,
+    rollbackOnFailure: row.rollback_on_failure,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
   };
 }
 

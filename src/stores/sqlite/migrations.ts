@@ -125,6 +125,39 @@ ALTER TABLE executions ADD COLUMN code TEXT;
 ALTER TABLE task_runs ADD COLUMN code TEXT;
 `;
 
+const V6_TRAVERSALS = `
+-- Living executions (engine/traversals.ts). base: the seq of the current traversal's first run;
+-- next_seq: the next seq no run holds (StoreTx.allocateSeqs). Older executions reserved their
+-- whole layout (2 runs per task + 2 sync points) when they started.
+ALTER TABLE executions ADD COLUMN base INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE executions ADD COLUMN next_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE executions SET next_seq =
+  2 * (SELECT count(*) FROM task_runs WHERE task_runs.execution_id = executions.id AND kind = 'task') + 2;
+-- Versions: the hash of what a succeeded body ran with; the version a reused run stands for;
+-- the version an undo run undoes; when a version's undo succeeded.
+ALTER TABLE task_runs ADD COLUMN version_key TEXT;
+ALTER TABLE task_runs ADD COLUMN reused_from INTEGER;
+ALTER TABLE task_runs ADD COLUMN target INTEGER;
+ALTER TABLE task_runs ADD COLUMN undone_at INTEGER;
+-- A run still running when a later traversal started: that traversal (its end releases it there).
+ALTER TABLE task_runs ADD COLUMN superseded_by TEXT;
+-- The traversals of an execution, written at its first update.
+CREATE TABLE traversals (
+  execution_id        TEXT NOT NULL REFERENCES executions(id),
+  id                  TEXT NOT NULL,
+  number              INTEGER NOT NULL,
+  cause               TEXT NOT NULL,             -- start | update | rollback | undo
+  spec                TEXT NOT NULL,             -- WorkflowSpec, JSON
+  input               TEXT NOT NULL,             -- JSON
+  base                INTEGER NOT NULL,
+  status              TEXT NOT NULL,
+  rollback_on_failure INTEGER NOT NULL DEFAULT 0,
+  created_at          INTEGER NOT NULL,
+  finished_at         INTEGER,
+  PRIMARY KEY (execution_id, id)
+);
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS },
@@ -132,6 +165,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, sql: V3_ORIGIN },
   { version: 4, sql: V4_INTERRUPTIONS },
   { version: 5, sql: V5_CODE },
+  { version: 6, sql: V6_TRAVERSALS },
 ];
 
 /** The schema version this code writes. */

@@ -9,6 +9,7 @@ import type {
   ExecutionFilter,
   ExecutionRecord,
   TaskRunRecord,
+  TraversalRecord,
   WorkflowRecord,
   ExecutionCounts,
 } from "../../engine/store.js";
@@ -21,11 +22,13 @@ import {
   toEvent,
   toExecution,
   toRun,
+  toTraversal,
   toWorkflow,
   type EventRow,
   type ExecutionRow,
   type SqlValue,
   type TaskRunRow,
+  type TraversalRow,
   type WorkflowRow,
 } from "./schema.js";
 
@@ -36,6 +39,11 @@ const EXECUTION_STATE = `SELECT ${EXECUTION_STATE_COLUMNS} FROM executions WHERE
 const EXECUTION_FULL = "SELECT * FROM executions WHERE id = ?";
 const RUN = `SELECT ${RUN_SELECT} FROM task_runs WHERE execution_id = ? AND seq = ?`;
 const RUNS = `SELECT ${RUN_SELECT} FROM task_runs WHERE execution_id = ? ORDER BY seq`;
+const TRAVERSALS = "SELECT * FROM traversals WHERE execution_id = ? ORDER BY number";
+// A live version: a body that succeeded (not a reuse) and was not undone; updated executions only.
+const VERSION =
+  `SELECT ${RUN_SELECT} FROM task_runs WHERE execution_id = ? AND task = ? AND version_key = ? ` +
+  "AND status = 'succeeded' AND reused_from IS NULL AND undone_at IS NULL ORDER BY seq LIMIT 1";
 const EVENTS = "SELECT * FROM events WHERE execution_id = ? AND id > ? ORDER BY id";
 // MIN over the claim index's leading column: one index probe, not a scan.
 // Runs needing code the caller lacks are not its to wait for: `?` is a JSON list of its code ids.
@@ -202,6 +210,15 @@ export class Queries {
   /** Ready or retrying runs due by `now`. */
   countReady(now: number): number {
     return (this.prepare(COUNT_READY).get(now) as { n: number }).n;
+  }
+
+  listTraversals(executionId: string): TraversalRecord[] {
+    return (this.prepare(TRAVERSALS).all(executionId) as TraversalRow[]).map(toTraversal);
+  }
+
+  findVersion(executionId: string, task: string, versionKey: string): TaskRunRecord | undefined {
+    const row = this.prepare(VERSION, "raw").get(executionId, task, versionKey) as TaskRunRow | undefined;
+    return row && toRun(row);
   }
 
   /** One version of a workflow, or its highest version when `version` is omitted. */

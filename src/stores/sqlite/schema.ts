@@ -11,6 +11,9 @@ import type {
   RunKind,
   SyncRule,
   TaskRunRecord,
+  TraversalCause,
+  TraversalRecord,
+  TraversalStatus,
   WorkflowRecord,
 } from "../../engine/store.js";
 import type { ExecutionStatus, TaskStatus } from "../../engine/states.js";
@@ -37,6 +40,8 @@ export interface ExecutionRow {
   base_dir: string | null;
   origin: string;
   code: string | null;
+  base: number;
+  next_seq: number;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -44,10 +49,10 @@ export interface ExecutionRow {
 
 /** The columns of an execution without its immutable JSON (spec, input). */
 export const EXECUTION_STATE_COLUMNS =
-  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, created_at, updated_at, finished_at";
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, base, next_seq, created_at, updated_at, finished_at";
 
 export const EXECUTION_INSERT_COLUMNS =
-  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, created_at, updated_at, finished_at";
+  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, base, next_seq, created_at, updated_at, finished_at";
 
 export function executionValues(e: ExecutionRecord): SqlValue[] {
   return [
@@ -66,6 +71,8 @@ export function executionValues(e: ExecutionRecord): SqlValue[] {
     e.baseDir ?? null,
     e.origin,
     e.code,
+    e.base,
+    e.nextSeq,
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
@@ -93,6 +100,8 @@ export function toExecution(
     baseDir: row.base_dir,
     origin: row.origin as Origin,
     code: row.code ?? null,
+    base: row.base,
+    nextSeq: row.next_seq,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
@@ -129,6 +138,11 @@ export const RUN_COLUMNS = [
   "finished_at",
   "interruptions",
   "code",
+  "version_key",
+  "reused_from",
+  "target",
+  "undone_at",
+  "superseded_by",
   "seq",
   "execution_id",
   "traversal",
@@ -183,6 +197,11 @@ export function runValues(r: TaskRunRecord): SqlValue[] {
     r.finishedAt,
     r.interruptions,
     r.code,
+    r.versionKey,
+    r.reusedFrom,
+    r.target,
+    r.undoneAt,
+    r.supersededBy,
     r.seq,
     r.executionId,
     r.traversal,
@@ -192,12 +211,12 @@ export function runValues(r: TaskRunRecord): SqlValue[] {
 /** The record of a row; `known` supplies the identity columns the row was read without. */
 export function toRun(row: TaskRunRow, known?: RunIdentity): TaskRunRecord {
   return {
-    executionId: known ? known.executionId : (row[24] as string),
-    seq: known?.seq ?? (row[23] as number),
+    executionId: known ? known.executionId : (row[29] as string),
+    seq: known?.seq ?? (row[28] as number),
     task: row[0] as string,
     kind: row[1] as RunKind,
     status: row[2] as TaskStatus,
-    traversal: known ? known.traversal : (row[25] as string),
+    traversal: known ? known.traversal : (row[30] as string),
     attempt: row[3] as number,
     maxAttempts: row[4] as number,
     interruptions: row[21] as number,
@@ -214,10 +233,76 @@ export function toRun(row: TaskRunRow, known?: RunIdentity): TaskRunRecord {
     deadline: row[15] as number | null,
     tokenHash: row[16] as string | null,
     code: row[22] as string | null,
+    versionKey: row[23] as string | null,
+    reusedFrom: row[24] as number | null,
+    target: row[25] as number | null,
+    undoneAt: row[26] as number | null,
+    supersededBy: row[27] as string | null,
     output: parseJson(row[17] as string | null),
     error: parseJson(row[18] as string | null) as TaskError | null,
     startedAt: row[19] as number | null,
     finishedAt: row[20] as number | null,
+  };
+}
+
+/** A `traversals` row. */
+export interface TraversalRow {
+  execution_id: string;
+  id: string;
+  number: number;
+  cause: string;
+  spec: string;
+  input: string;
+  base: number;
+  status: string;
+  rollback_on_failure: number | boolean;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export const TRAVERSAL_COLUMNS = [
+  "execution_id",
+  "id",
+  "number",
+  "cause",
+  "spec",
+  "input",
+  "base",
+  "status",
+  "rollback_on_failure",
+  "created_at",
+  "finished_at",
+] as const;
+
+export function traversalValues(t: TraversalRecord): SqlValue[] {
+  return [
+    t.executionId,
+    t.id,
+    t.number,
+    t.cause,
+    JSON.stringify(t.spec),
+    JSON.stringify(t.input),
+    t.base,
+    t.status,
+    t.rollbackOnFailure ? 1 : 0,
+    t.createdAt,
+    t.finishedAt,
+  ];
+}
+
+export function toTraversal(row: TraversalRow): TraversalRecord {
+  return {
+    executionId: row.execution_id,
+    id: row.id,
+    number: row.number,
+    cause: row.cause as TraversalCause,
+    spec: JSON.parse(row.spec) as WorkflowSpec,
+    input: JSON.parse(row.input) as Record<string, unknown>,
+    base: row.base,
+    status: row.status as TraversalStatus,
+    rollbackOnFailure: row.rollback_on_failure === 1 || row.rollback_on_failure === true,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
   };
 }
 

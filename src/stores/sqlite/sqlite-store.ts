@@ -25,6 +25,7 @@ import type {
   StoreCapabilities,
   StoreTx,
   TaskRunRecord,
+  TraversalRecord,
   WorkflowRecord,
   ExecutionCounts,
 } from "../../engine/store.js";
@@ -196,6 +197,18 @@ export class SqliteStore implements Store {
 
   async countReady(now: number): Promise<number> {
     return this.read(() => this.reader.countReady(now));
+  }
+
+  async listTraversals(executionId: string): Promise<TraversalRecord[]> {
+    return this.read(() => this.reader.listTraversals(executionId));
+  }
+
+  async findVersion(
+    executionId: string,
+    task: string,
+    versionKey: string,
+  ): Promise<TaskRunRecord | undefined> {
+    return this.read(() => this.reader.findVersion(executionId, task, versionKey));
   }
 
   async listWorkflows(): Promise<WorkflowRecord[]> {

@@ -15,9 +15,11 @@ import {
   EXECUTION_PATCH_COLUMNS,
   EXECUTION_STATE_COLUMNS,
   RUN_SELECT,
+  TRAVERSAL_COLUMNS,
   eventValues,
   executionValues,
   toRun,
+  traversalValues,
   type ExecutionRow,
   type TaskRunRow,
 } from "./schema.js";
@@ -32,6 +34,9 @@ const RECORD_FAILURE =
 const BY_TOKEN = `SELECT ${RUN_SELECT} FROM task_runs WHERE token_hash = ? LIMIT 1`;
 const EXPIRED_LEASES = `SELECT ${RUN_SELECT} FROM task_runs WHERE status = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`;
 const PASSED_DEADLINES = `SELECT ${RUN_SELECT} FROM task_runs WHERE status = 'waiting' AND deadline < ? ORDER BY deadline LIMIT ?`;
+const ALLOCATE_SEQS = "UPDATE executions SET next_seq = next_seq + ? WHERE id = ? RETURNING next_seq";
+const UPDATE_TRAVERSAL_STATUS = "UPDATE traversals SET status = ? WHERE execution_id = ? AND id = ?";
+const UPDATE_TRAVERSAL_FINISHED = "UPDATE traversals SET finished_at = ? WHERE execution_id = ? AND id = ?";
 const OVERDUE =
   `SELECT ${EXECUTION_STATE_COLUMNS} FROM executions ` +
   "WHERE status = 'running' AND deadline IS NOT NULL AND deadline < ? ORDER BY deadline LIMIT ?";
@@ -126,6 +131,26 @@ export function createSqliteTx(q: Queries, runs: RunWrites, assertOpen: () => vo
     appendEvents(events) {
       assertOpen();
       q.insertMany("events", EVENT_INSERT_COLUMNS, events.map(eventValues));
+    },
+    allocateSeqs(executionId, count) {
+      assertOpen();
+      const row = q.prepare(ALLOCATE_SEQS).get(count, executionId) as { next_seq: number } | undefined;
+      if (!row) throw new Error(`execution ${executionId} does not exist`);
+      return row.next_seq - count;
+    },
+    insertTraversal(traversal) {
+      assertOpen();
+      q.insertMany("traversals", TRAVERSAL_COLUMNS, [traversalValues(traversal)]);
+    },
+    listTraversals(executionId) {
+      assertOpen();
+      return q.listTraversals(executionId);
+    },
+    updateTraversal(executionId, id, patch) {
+      assertOpen();
+      if (patch.status !== undefined) q.prepare(UPDATE_TRAVERSAL_STATUS).run(patch.status, executionId, id);
+      if (patch.finishedAt !== undefined)
+        q.prepare(UPDATE_TRAVERSAL_FINISHED).run(patch.finishedAt, executionId, id);
     },
     getWorkflow(name, version) {
       assertOpen();
