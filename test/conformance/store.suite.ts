@@ -22,7 +22,7 @@ import { raceCases } from "./races.cases.js";
 import { recordCases } from "./records.cases.js";
 import { syncPointCases } from "./sync-points.cases.js";
 import { transactionCases } from "./transactions.cases.js";
-import { traversalCases } from "./traversals.cases.js";
+import { traversalCases, traversalEngineCases } from "./traversals.cases.js";
 import { workflowCases } from "./workflows.cases.js";
 
 export interface StoreSuiteOptions {
@@ -101,5 +101,6 @@ export function storeConformanceSuite(
     endToEndCases(ctx);
     workflowCases(ctx);
     traversalCases(ctx);
+    traversalEngineCases(ctx);
   });
 }
