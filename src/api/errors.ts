@@ -47,6 +47,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   WORKFLOW_NOT_FOUND: 404,
   WORKFLOW_VERSION_CONFLICT: 409,
   STATE_CONFLICT: 409,
+  TRAVERSAL_CONFLICT: 409,
 };
 
 /** Fastify's own request errors, renamed into Weft's vocabulary; their messages hold no internals. */

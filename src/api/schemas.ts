@@ -77,6 +77,14 @@ export const startExecutionBody = z.strictObject({
   input: z.record(z.string(), z.unknown(), { error: "expected an object of input values" }).optional(),
 });
 
+export const updateBody = z.strictObject({
+  definition: z.union([z.string(), z.record(z.string(), z.unknown())], {
+    error: "expected the new definition: an object in the DSL, or its YAML text",
+  }),
+  input: z.record(z.string(), z.unknown(), { error: "expected an object of input values" }).optional(),
+  rollbackOnFailure: z.boolean({ error: "expected true or false" }).optional(),
+});
+
 export const cancelBody = z.strictObject({
   undo: z.boolean({ error: "expected true or false" }).optional(),
 });

@@ -116,8 +116,10 @@ export function answerError(response: Response, body: unknown): CliExit {
   const message =
     (body as { error?: { message?: unknown } } | null)?.error?.message ??
     `HTTP ${response.status} ${response.statusText}`;
-  // The server's 5xx bodies say "internal error (request id ...)": a failure, not bad input.
-  return new CliExit(response.status >= 500 ? ExitCode.failed : ExitCode.invalid, `weft: ${String(message)}`);
+  // The server's 5xx bodies say "internal error (request id ...)": a failure, not bad input; so is
+  // 410, a callback whose execution was updated meanwhile (the command was right, the work moved on).
+  const failed = response.status >= 500 || response.status === 410;
+  return new CliExit(failed ? ExitCode.failed : ExitCode.invalid, `weft: ${String(message)}`);
 }
 
 /** The JSON body of an answer that is not 2xx, for answerError. */

@@ -6,7 +6,7 @@ import { createRuntime } from "../runtime/runtime.js";
 import { openStore } from "../runtime/open-store.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { CliExit, ExitCode, type CliIO } from "./io.js";
-import { executionReport, formatReport, type ExecutionReport } from "../runtime/report.js";
+import { reportOf, formatReport, type ExecutionReport } from "../runtime/report.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
 import { parseConcurrency } from "./run-command.js";
 import {
@@ -128,7 +128,7 @@ export function registerExecutionCommands(
                 `Execution ${id} has no task "${task}"; its tasks are ${Object.keys(execution.spec.tasks).join(", ")}.`,
               );
             await engine.retryTask(id, task);
-            return executionReport(await engine.getExecution(id), await store.listRuns(id));
+            return reportOf(store, id);
           });
       if (options.json) io.stdout(`${JSON.stringify(report)}\n`);
       io.stderr(`task "${task}" of execution ${id}: ready again; the execution is ${report.status}\n`);
@@ -166,7 +166,7 @@ export function registerExecutionCommands(
         if (abandoned > 0) io.stderr(`reclaimed ${abandoned} run(s) of a dead process\n`);
         io.stderr(`execution ${id} resumed\n`);
         const execution = await runtime.resume(id, { baseDir: stored.baseDir ?? io.cwd });
-        const report = executionReport(execution, await runtime.store.listRuns(id));
+        const report = await reportOf(runtime.store, execution);
         io.stdout(options.json ? `${JSON.stringify(report)}\n` : formatReport(report));
         setExit(execution.status === "succeeded" ? ExitCode.ok : ExitCode.failed);
       } finally {
@@ -214,6 +214,11 @@ export function registerExecutionCommands(
           throw new CliExit(
             ExitCode.invalid,
             "weft: no waiting task holds that token (unknown, expired, or superseded by a retry).",
+          );
+        if (result.status === "superseded")
+          throw new CliExit(
+            ExitCode.failed,
+            `weft: execution ${result.run.executionId} was updated: task "${result.run.task}" runs in a new traversal with a new token, and this one finishes nothing.`,
           );
         if (result.status === "conflict")
           throw new CliExit(

@@ -12,6 +12,7 @@ import { registerServer } from "./server-command.js";
 import { registerStart } from "./start-command.js";
 import { registerWorker } from "./worker-command.js";
 import { registerValidate } from "./validate-command.js";
+import { registerTraversalCommands } from "./traversal-commands.js";
 
 /** This package's version, from the package.json beside dist/ and src/. */
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -48,6 +49,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   registerList(program, io);
   registerExecutionCommands(program, io, setExit);
   registerHistoryCommands(program, io, setExit);
+  registerTraversalCommands(program, io, setExit);
   registerWorkflows(program, io);
   registerStart(program, io);
   registerWorker(program, io);

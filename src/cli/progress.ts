@@ -55,6 +55,9 @@ export class Progress {
             `waiting ${label}: complete it with 'weft complete --execution ${event.executionId} --task ${event.task}'`,
           );
           break;
+        case "task:reused":
+          this.line(`reused ${label}: its definition and inputs did not change`);
+          break;
         case "lease:expired":
           this.line(`lease expired ${label} (attempt ${event.attempt})`);
           break;
@@ -84,7 +87,7 @@ export class Progress {
   private draw(): void {
     const elapsed = formatDuration(Date.now() - this.startedAt);
     this.io.stderr(
-      `\r\x1b[2K[${this.done}/${this.total}] running ${this.running}, failed ${this.failed}, elapsed ${elapsed}`,
+      `\r\x1b[2K[${this.done}${this.total > 0 ? `/${this.total}` : ""}] running ${this.running}, failed ${this.failed}, elapsed ${elapsed}`,
     );
   }
 }

@@ -9,7 +9,7 @@ import { InvalidInputError } from "../shared/errors.js";
 import { ExitCode, stderrLogger, type CliIO } from "./io.js";
 import { explainInterrupt } from "./interrupt.js";
 import { Progress } from "./progress.js";
-import { executionReport, formatReport } from "../runtime/report.js";
+import { reportOf, formatReport } from "../runtime/report.js";
 import { storeUrl, withStoreOption } from "./store-option.js";
 
 interface RunOptions {
@@ -106,7 +106,7 @@ export function registerRun(program: Command, io: CliIO, setExit: (code: number)
         },
       });
       progress?.stop();
-      const report = executionReport(execution, await runtime.store.listRuns(execution.id));
+      const report = await reportOf(runtime.store, execution);
       if (options.json) io.stdout(`${JSON.stringify(report)}\n`);
       else {
         io.stderr(formatReport(report));

@@ -347,7 +347,11 @@ export class Engine {
   update(
     executionId: string,
     spec: WorkflowSpec,
-    options: TraversalOptions & { input?: Record<string, unknown>; rollbackOnFailure?: boolean } = {},
+    options: TraversalOptions & {
+      input?: Record<string, unknown>;
+      rollbackOnFailure?: boolean;
+      origin?: Origin;
+    } = {},
   ): Promise<{ execution: ExecutionRecord; ready: TaskRunRecord[] }> {
     return this.traverse(executionId, {
       cause: "update",
@@ -356,6 +360,7 @@ export class Engine {
       expectTraversal: options.expectTraversal,
       rollbackOnFailure: options.rollbackOnFailure,
       id: options.id,
+      origin: options.origin,
     });
   }
 

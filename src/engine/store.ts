@@ -262,6 +262,7 @@ export type ExecutionPatch = Partial<
     | "version"
     | "base"
     | "deadline"
+    | "origin"
   >
 >;
 

@@ -25,6 +25,7 @@ import { planRuns, runLayout } from "./plan.js";
 import { ExecutionStatus, isTerminalExecution, isTerminalTask } from "./states.js";
 import {
   EventType,
+  Origin,
   RunKind,
   TraversalCause,
   type ExecutionError,
@@ -63,6 +64,8 @@ export interface TraversalRequest {
   rollbackOnFailure?: boolean;
   /** The new traversal's id (default: a new one), so a caller retrying a lost COMMIT can tell it landed. */
   id?: string;
+  /** Where the new definition came from: over HTTP, workers re-check its actions from now on. */
+  origin?: Origin;
 }
 
 const EVERY_STATUS = Object.values(ExecutionStatus);
@@ -107,6 +110,8 @@ export async function startTraversal(
       deadline: spec.timeout !== undefined ? now + spec.timeout : null,
       updatedAt: now,
       finishedAt: null,
+      // Once a client over HTTP changed the definition, none of it is trusted as direct any more.
+      ...(request.origin === Origin.http ? { origin: Origin.http } : {}),
     },
   );
   if (!changed) throw new TraversalConflictError(execution.id);

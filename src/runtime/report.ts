@@ -1,5 +1,6 @@
-import type { ExecutionRecord, TaskRunRecord } from "../engine/store.js";
+import type { ExecutionRecord, Store, TaskRunRecord, TraversalRecord } from "../engine/store.js";
 import { RunKind } from "../engine/store.js";
+import { ExecutionNotFoundError } from "../shared/errors.js";
 
 /** The object `weft run --json` and `weft status --json` print (and the HTTP API answers). */
 export interface ExecutionReport {
@@ -15,6 +16,10 @@ export interface ExecutionReport {
    * running any of its runs: "a worker that has etl v3".
    */
   waitingFor?: string;
+  /** Set once the execution was updated: its current traversal (see `weft update`), and how many it had. */
+  traversal?: { id: string; number: number; cause: string; of: number };
+  /** The undos that clean up after the current traversal: versions of earlier ones it no longer uses. */
+  cleanup?: { task: string; status: string; attempts: number; error?: unknown }[];
   tasks: Record<
     string,
     {
@@ -25,8 +30,18 @@ export interface ExecutionReport {
       undo?: { status: string; attempts: number; error?: unknown };
       /** A waiting delegate's deadline (ISO 8601): it fails when no callback came by then. */
       deadline?: string;
+      /** Its body did not run in this traversal: a live version with the same definition and inputs stood for it. */
+      reused?: true;
     }
   >;
+}
+
+/** The report of execution `id` as the store holds it now (its traversals included). */
+export async function reportOf(store: Store, id: string | ExecutionRecord): Promise<ExecutionReport> {
+  const execution = typeof id === "string" ? await store.getExecution(id) : id;
+  if (!execution) throw new ExecutionNotFoundError(id as string);
+  const traversals = execution.base > 0 ? await store.listTraversals(execution.id) : [];
+  return executionReport(execution, await store.listRuns(execution.id), traversals);
 }
 
 /**
@@ -44,13 +59,22 @@ function waitingFor(execution: ExecutionRecord, runs: readonly TaskRunRecord[]):
 }
 
 /** The report of an execution and its runs (see ExecutionReport). */
-export function executionReport(execution: ExecutionRecord, runs: readonly TaskRunRecord[]): ExecutionReport {
+export function executionReport(
+  execution: ExecutionRecord,
+  allRuns: readonly TaskRunRecord[],
+  traversals: readonly TraversalRecord[] = [],
+): ExecutionReport {
+  // An updated execution keeps its earlier traversals' runs: the report is of the current one.
+  const runs = allRuns.filter((run) => run.traversal === execution.traversal);
+  const own = new Set(runs.map((run) => run.seq));
   const tasks: ExecutionReport["tasks"] = {};
+  const cleanup: NonNullable<ExecutionReport["cleanup"]> = [];
   for (const run of runs) {
     if (run.kind !== RunKind.task) continue;
     tasks[run.task] = {
       status: run.status,
       attempts: run.attempt,
+      ...(run.reusedFrom !== null ? { reused: true as const } : {}),
       ...(run.status === "succeeded" ? { output: run.output } : {}),
       ...(run.error && run.status !== "succeeded" ? { error: run.error } : {}),
       ...(run.status === "waiting" && run.deadline !== null
@@ -59,11 +83,21 @@ export function executionReport(execution: ExecutionRecord, runs: readonly TaskR
     };
   }
   for (const run of runs) {
+    if (run.kind === RunKind.undo && run.target !== null && !own.has(run.target)) {
+      cleanup.push({
+        task: run.task,
+        status: run.status,
+        attempts: run.attempt,
+        ...(run.error ? { error: run.error } : {}),
+      });
+      continue;
+    }
     const entry = tasks[run.task];
     if (run.kind !== RunKind.undo || !entry || run.status === "skipped") continue;
     entry.undo = { status: run.status, attempts: run.attempt, ...(run.error ? { error: run.error } : {}) };
   }
   const waiting = waitingFor(execution, runs);
+  const current = traversals.find((row) => row.id === execution.traversal);
   return {
     id: execution.id,
     workflow: execution.workflow,
@@ -73,6 +107,10 @@ export function executionReport(execution: ExecutionRecord, runs: readonly TaskR
     createdAt: new Date(execution.createdAt).toISOString(),
     ...(execution.finishedAt ? { finishedAt: new Date(execution.finishedAt).toISOString() } : {}),
     ...(waiting === undefined ? {} : { waitingFor: waiting }),
+    ...(current
+      ? { traversal: { id: current.id, number: current.number, cause: current.cause, of: traversals.length } }
+      : {}),
+    ...(cleanup.length > 0 ? { cleanup } : {}),
     tasks,
   };
 }
@@ -92,8 +130,12 @@ const MARK: Record<string, string> = {
 /** A few lines for people: one per task, then the outcome. */
 export function formatReport(report: ExecutionReport): string {
   const lines = [`execution ${report.id} (${report.workflow}): ${report.status}`];
+  if (report.traversal) {
+    const { number, cause, of } = report.traversal;
+    lines.push(`traversal ${number} of ${of} (${cause}); weft events ${report.id} shows them all`);
+  }
   for (const [name, task] of Object.entries(report.tasks)) {
-    const attempts = task.attempts > 1 ? ` (${task.attempts} attempts)` : "";
+    const attempts = task.reused ? " (reused)" : task.attempts > 1 ? ` (${task.attempts} attempts)` : "";
     const error =
       task.error && typeof task.error === "object" && "message" in task.error
         ? `: ${String(task.error.message)}`
@@ -102,6 +144,8 @@ export function formatReport(report: ExecutionReport): string {
     if (task.undo) lines.push(`       undo ${name}: ${task.undo.status}`);
     if (task.status === "waiting") lines.push(...waitingHint(report.id, name, task.deadline));
   }
+  for (const undo of report.cleanup ?? [])
+    lines.push(`  cleanup: undo ${undo.task} of an earlier traversal: ${undo.status}`);
   if (report.error) lines.push(`error: ${report.error.message}`);
   if (report.waitingFor) lines.push(`waiting for ${report.waitingFor}`);
   return `${lines.join("\n")}\n`;

@@ -49,6 +49,7 @@ export const EXECUTION_PATCH_COLUMNS: { readonly [K in keyof Required<ExecutionP
   input: { column: "input", json: true },
   version: { column: "version" },
   base: { column: "base" },
+  origin: { column: "origin" },
   deadline: { column: "deadline" },
 };
 

@@ -28,6 +28,12 @@ function expired(run: TaskRunRecord): boolean {
 
 function answer(ctx: ApiContext, result: CallbackResult) {
   if (result.status === "not_found") throw notFound();
+  if (result.status === "superseded")
+    throw new ApiError(
+      410,
+      "CALLBACK_SUPERSEDED",
+      `execution ${result.run.executionId} was updated: task "${result.run.task}" runs in a new traversal with a new token, and this one finishes nothing.`,
+    );
   if (result.status === "conflict") {
     if (expired(result.run)) throw notFound();
     throw new ApiError(
@@ -44,6 +50,10 @@ const responses = (what: string) => ({
   200: { description: `${what}, or the same result had already been applied.`, schema: callbackResult },
   404: { description: "No waiting task holds the token (unknown, expired, or superseded by a retry)." },
   409: { description: "The task already ended with another result." },
+  410: {
+    description:
+      "The execution was updated (or rolled back, or undone) since: this token's traversal is gone.",
+  },
 });
 
 export function callbackRoutes(app: FastifyInstance, ctx: ApiContext): void {

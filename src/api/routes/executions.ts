@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { ExecutionRecord } from "../../engine/store.js";
-import { executionReport } from "../../runtime/report.js";
+import { reportOf } from "../../runtime/report.js";
 import type { ApiContext } from "../context.js";
 import { ApiError } from "../errors.js";
 import { eventList, executionList, executionReport as reportSchema, executionStarted } from "../responses.js";
@@ -17,13 +17,16 @@ import {
   parseRequest,
   startExecutionBody,
   taskParams,
+  updateBody,
 } from "../schemas.js";
+import { parseWorkflow } from "../../definition/index.js";
+import { refusalMessage, refusedActions } from "../../actions/action-policy.js";
+import { Origin } from "../../engine/store.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 
 export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { engine, store } = ctx.runtime;
-  const report = async (id: string) =>
-    executionReport(await engine.getExecution(id), await store.listRuns(id));
+  const report = async (id: string) => reportOf(store, await engine.getExecution(id));
 
   ctx.routes.add(
     app,
@@ -164,6 +167,94 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       return report(id);
     },
   );
+
+  const traversalResponses = {
+    202: {
+      description: "The new traversal is recorded; workers run it. The execution's report.",
+      schema: reportSchema,
+    },
+    404: { description: "No such execution." },
+    409: { description: "Another update, rollback or undo started first: nothing was changed." },
+  };
+
+  ctx.routes.add(
+    app,
+    {
+      method: "POST",
+      url: "/v1/executions/:id/update",
+      operationId: "updateExecution",
+      summary: "Converge an execution (running or ended) on a changed definition of its workflow",
+      description:
+        "Tasks whose definition and inputs match a live version reuse it; the others run; then the undos of the " +
+        "versions the new traversal does not use run. `input` replaces the execution's input (default: kept).",
+      tag: "executions",
+      access: "management",
+      params: executionParams,
+      body: { schema: updateBody, required: true },
+      responses: {
+        ...traversalResponses,
+        400: {
+          description:
+            "The definition is invalid (its problems, with line numbers), or names another workflow.",
+        },
+        403: {
+          description: "The definition uses an action this server does not allow (see --allow-actions).",
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = parseRequest(executionParams, request.params, "path");
+      const body = parseRequest(updateBody, request.body, "body");
+      const text =
+        typeof body.definition === "string" ? body.definition : JSON.stringify(body.definition, null, 2);
+      const spec = parseWorkflow(text, "request");
+      const refused = refusedActions(spec, ctx.actionPolicy);
+      if (refused.length > 0) {
+        const first = refused[0]!;
+        throw new ApiError(
+          403,
+          "ACTION_NOT_ALLOWED",
+          refused.map((use) => refusalMessage(use, "this server")).join(" "),
+          `body.definition.tasks.${first.task}.${first.where}`,
+        );
+      }
+      await engine.update(id, spec, {
+        input: body.input,
+        rollbackOnFailure: body.rollbackOnFailure,
+        origin: Origin.http,
+      });
+      ctx.wake();
+      return reply.status(202).send(await report(id));
+    },
+  );
+
+  for (const [what, summaryText] of [
+    [
+      "rollback",
+      "Converge an execution back on its last earlier traversal that succeeded (on nothing if none did)",
+    ],
+    ["undo", "Run the undo of everything an execution made, in reverse dependency order; it ends `undone`"],
+  ] as const) {
+    ctx.routes.add(
+      app,
+      {
+        method: "POST",
+        url: `/v1/executions/:id/${what}`,
+        operationId: `${what}Execution`,
+        summary: summaryText,
+        tag: "executions",
+        access: "management",
+        params: executionParams,
+        responses: traversalResponses,
+      },
+      async (request, reply) => {
+        const { id } = parseRequest(executionParams, request.params, "path");
+        await (what === "rollback" ? engine.rollback(id) : engine.undo(id));
+        ctx.wake();
+        return reply.status(202).send(await report(id));
+      },
+    );
+  }
 
   ctx.routes.add(
     app,
