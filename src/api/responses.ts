@@ -88,6 +88,22 @@ export const executionReport = z
     error: z.object({ type: z.string(), message: z.string(), task: z.string().optional() }).optional(),
     createdAt: isoTime,
     finishedAt: isoTime.optional(),
+    waitingFor: z.string().optional().describe("The worker it waits for: one with its builder functions."),
+    traversal: z
+      .object({ id: z.string(), number: z.number().int(), cause: z.string(), of: z.number().int() })
+      .optional()
+      .describe("Once it was updated: its current traversal (of how many) and what started it."),
+    cleanup: z
+      .array(
+        z.object({
+          task: z.string(),
+          status: taskStatus,
+          attempts: z.number().int(),
+          error: z.unknown().optional(),
+        }),
+      )
+      .optional()
+      .describe("The undos of versions of earlier traversals that the current one no longer uses."),
     tasks: z.record(
       z.string(),
       z.object({
@@ -99,6 +115,10 @@ export const executionReport = z
           .object({ status: taskStatus, attempts: z.number().int(), error: z.unknown().optional() })
           .optional(),
         deadline: isoTime.optional().describe("A waiting delegate's deadline."),
+        reused: z
+          .literal(true)
+          .optional()
+          .describe("A live version with its definition and inputs stood for it."),
       }),
     ),
   })
