@@ -399,7 +399,7 @@ export class Engine {
       }
       const target =
         request.cause === "rollback"
-          ? rollbackTarget(await t.tx.listTraversals(executionId), current.traversal)
+          ? rollbackTarget(await t.tx.listTraversals(executionId), current)
           : { spec: request.spec, input: request.input };
       execution = await startTraversal(t, current, { ...request, ...target });
     });

@@ -310,19 +310,24 @@ export async function traversalFailed(
   const failed = (await t.tx.getExecution(execution.id))!;
   await startTraversal(t, failed, {
     cause: TraversalCause.rollback,
-    ...rollbackTarget(rows, execution.traversal),
+    ...rollbackTarget(rows, execution),
   });
 }
 
 /**
  * What a rollback converges on: the definition and input of the last traversal before the
- * current one that succeeded, or nothing (like an undo) when none did.
+ * current one that succeeded with another definition or input than the current one's (going
+ * back to the same would change nothing), or nothing (like an undo) when none did.
  */
 export function rollbackTarget(
   rows: readonly TraversalRecord[],
-  current: string,
+  current: ExecutionRecord,
 ): Pick<TraversalRequest, "spec" | "input"> {
-  const good = [...rows].reverse().find((row) => row.status === "succeeded" && row.id !== current);
+  const same = (row: TraversalRecord) =>
+    JSON.stringify([row.spec, row.input]) === JSON.stringify([current.spec, current.input]);
+  const good = [...rows]
+    .reverse()
+    .find((row) => row.status === "succeeded" && row.id !== current.traversal && !same(row));
   return good ? { spec: good.spec, input: good.input } : { spec: null };
 }
 
