@@ -103,6 +103,14 @@ export class Transition {
     else this.failures.set(executionId, { count: 1, first: error });
   }
 
+  /**
+   * Forgets the failures counted against an execution in this transaction: a new traversal
+   * started after them (a failed update rolling back), and they were its predecessor's.
+   */
+  discardFailures(executionId: string): void {
+    this.failures.delete(executionId);
+  }
+
   /** The execution as it will be once this transaction's failures are written. */
   withFailures(execution: ExecutionRecord): ExecutionRecord {
     const pending = this.failures.get(execution.id);

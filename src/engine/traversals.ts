@@ -115,6 +115,7 @@ export async function startTraversal(
     },
   );
   if (!changed) throw new TraversalConflictError(execution.id);
+  t.discardFailures(execution.id);
   const rows = await t.tx.listTraversals(execution.id);
   const endedAs = isTerminalExecution(execution.status) ? execution.status : "superseded";
   if (!rows.some((row) => row.id === execution.traversal)) {

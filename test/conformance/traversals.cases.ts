@@ -286,6 +286,34 @@ export function traversalEngineCases(ctx: SuiteContext): void {
       });
     });
 
+    it("a rollback in the middle of an update waits for the update's running body, then goes back", async () => {
+      const engine = ctx.engine();
+      const decide = keyed(ctx.store);
+      const { execution } = await engine.start(living(1), {});
+      await driveKeyed(engine, execution.id, decide);
+      const changedA = { a: { with: { changed: true } } };
+      const { execution: update } = await engine.update(execution.id, living(2, changedA));
+      const [a2] = await engine.claim({ owner: "w", limit: 1 });
+      expect(a2).toMatchObject({ task: "a", traversal: update.traversal });
+      const { execution: back } = await engine.rollback(execution.id);
+      expect(back.spec).toEqual(living(1));
+      // The update's a still runs; it ends, and is recorded as a version of its own.
+      await engine.complete(ref(a2!), { made: "a2" });
+      const order = await driveKeyed(engine, execution.id, decide);
+      const runs = await ctx.store.listRuns(execution.id);
+      expect(runIn(runs, "a", back.traversal).reusedFrom).toBe(runIn(runs, "a", execution.traversal).seq);
+      // What the update made (its a) is undone; the start's versions are what the execution uses again.
+      expect(order.filter((run) => run.kind === "undo").map((run) => [run.task, run.target])).toEqual([
+        ["a", a2!.seq],
+      ]);
+      expect(await ctx.store.getExecution(execution.id)).toMatchObject({ status: "succeeded" });
+      expect((await ctx.store.listTraversals(execution.id)).map((row) => [row.cause, row.status])).toEqual([
+        ["start", "succeeded"],
+        ["update", "superseded"],
+        ["rollback", "succeeded"],
+      ]);
+    });
+
     it("of two concurrent updates exactly one wins; the other changes nothing", async () => {
       const engine = ctx.engine();
       const { execution } = await engine.start(living(1), {});
