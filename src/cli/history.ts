@@ -29,12 +29,25 @@ export function historyEntry(event: ExecutionEvent): HistoryEntry {
   return { ...event, at: new Date(event.at).toISOString() };
 }
 
+/** What a traversal's events say of it: its number, what started it, and the version it runs. */
+function traversalNote(event: ExecutionEvent): string | undefined {
+  const data = event.data as
+    { number?: number; cause?: string; version?: number | null; undos?: number } | undefined;
+  if (event.type === "traversal:started" && data?.number !== undefined)
+    return `traversal ${data.number} (${data.cause ?? "update"}${data.version != null ? `, v${data.version}` : ""})`;
+  if (event.type === "traversal:cleanup" && data?.undos !== undefined)
+    return `${data.undos} version(s) it no longer uses to undo`;
+  if (event.type === "task:reused") return "reused a live version: its definition and inputs did not change";
+  return undefined;
+}
+
 /** One line for people: time, type, task and attempt, worker, error. */
 export function formatEvent(event: ExecutionEvent): string {
   const what = [
     event.task && `${event.kind === "undo" ? "undo " : ""}${event.task}`,
-    event.attempt && `attempt ${event.attempt}`,
+    event.attempt && event.type !== "task:reused" && `attempt ${event.attempt}`,
     event.worker && `by ${event.worker}`,
+    traversalNote(event),
   ]
     .filter(Boolean)
     .join(", ");
