@@ -29,6 +29,7 @@ import {
   RunKind,
   TraversalCause,
   type ExecutionError,
+  type ExecutionPatch,
   type ExecutionRecord,
   type RunChange,
   type Store,
@@ -93,26 +94,27 @@ export async function startTraversal(
       : resolveInputs(spec, request.input ?? keptInput(spec, execution.input));
   const traversal = request.id ?? newId();
   const base = await t.tx.allocateSeqs(execution.id, runLayout(spec).size);
+  const patch = {
+    traversal,
+    spec,
+    input,
+    base,
+    version: spec.version ?? null,
+    status: "running",
+    output: null,
+    error: null,
+    failures: 0,
+    endStatus: null,
+    deadline: spec.timeout !== undefined ? now + spec.timeout : null,
+    updatedAt: now,
+    finishedAt: null,
+    // Once a client over HTTP changed the definition, none of it is trusted as direct any more.
+    ...(request.origin === Origin.http ? { origin: Origin.http } : {}),
+  } satisfies ExecutionPatch;
   const changed = await t.tx.updateExecution(
     execution.id,
     { status: EVERY_STATUS, traversal: request.expectTraversal ?? execution.traversal },
-    {
-      traversal,
-      spec,
-      input,
-      base,
-      version: spec.version ?? null,
-      status: "running",
-      output: null,
-      error: null,
-      failures: 0,
-      endStatus: null,
-      deadline: spec.timeout !== undefined ? now + spec.timeout : null,
-      updatedAt: now,
-      finishedAt: null,
-      // Once a client over HTTP changed the definition, none of it is trusted as direct any more.
-      ...(request.origin === Origin.http ? { origin: Origin.http } : {}),
-    },
+    patch,
   );
   if (!changed) throw new TraversalConflictError(execution.id);
   t.discardFailures(execution.id);
@@ -166,20 +168,7 @@ export async function startTraversal(
     data: { traversal, number, cause: request.cause, version: spec.version ?? null, base },
   });
   for (const run of runs) if (run.status === "ready") t.markReady(run);
-  const current: ExecutionRecord = {
-    ...execution,
-    traversal,
-    spec,
-    input,
-    base,
-    version: spec.version ?? null,
-    status: "running",
-    output: null,
-    error: null,
-    failures: 0,
-    endStatus: null,
-    finishedAt: null,
-  };
+  const current: ExecutionRecord = { ...execution, ...patch };
   if (layout.order.length === 0) await traversalSucceeded(t, current, null);
   return current;
 }

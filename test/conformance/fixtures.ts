@@ -100,7 +100,9 @@ export function eventsOf(events: readonly ExecutionEvent[], type: string, task?:
 
 /** What `drive` reports for a claimed run. */
 export type Decision =
-  { status: "succeeded"; output: unknown } | { status: "failed"; error: TaskError } | { status: "skipped" };
+  | { status: "succeeded"; output: unknown; versionKey?: string; reusedFrom?: number }
+  | { status: "failed"; error: TaskError }
+  | { status: "skipped" };
 
 export const succeed = (run: TaskRunRecord): Decision => ({
   status: "succeeded",
@@ -119,14 +121,16 @@ export function failure(message: string, retryable = false): TaskError {
 export async function drive(
   engine: Engine,
   executionId: string,
-  decide: (run: TaskRunRecord) => Decision = succeed,
+  decide: (run: TaskRunRecord) => Decision | Promise<Decision> = succeed,
 ): Promise<TaskRunRecord[]> {
   const claimOptions = { owner: "driver", limit: 10, executionId };
   const order: TaskRunRecord[] = [];
   let claimed = await engine.claim(claimOptions);
   while (claimed.length > 0) {
     order.push(...claimed);
-    const outcomes = claimed.map((run) => ({ run: ref(run), ...decide(run) }) as Outcome);
+    const outcomes = await Promise.all(
+      claimed.map(async (run) => ({ run: ref(run), ...(await decide(run)) }) as Outcome),
+    );
     claimed = (await engine.settle(outcomes, claimOptions)).claimed;
   }
   return order;

@@ -4,7 +4,7 @@
  * their key while they are live.
  */
 import { describe, expect, it } from "vitest";
-import { TraversalConflictError, type Engine, type Outcome } from "../../src/engine/engine.js";
+import { TraversalConflictError, type Engine } from "../../src/engine/engine.js";
 import type { TaskRunRecord, TraversalRecord } from "../../src/engine/store.js";
 import { drive, eventsOf, failure, LEASE_MS, ref, workflowSpec, type Decision } from "./fixtures.js";
 import type { SuiteContext } from "./store.suite.js";
@@ -113,7 +113,7 @@ const living = (v: number, extra: Record<string, object> = {}) =>
 
 /** Decides like a worker that keys versions by task and `with` and reuses what it finds. */
 function keyed(store: SuiteContext["store"]) {
-  return async (run: TaskRunRecord): Promise<Decision & { versionKey?: string; reusedFrom?: number }> => {
+  return async (run: TaskRunRecord): Promise<Decision> => {
     if (run.kind !== "task") return { status: "succeeded", output: null };
     const execution = (await store.getExecution(run.executionId))!;
     const spec = run.traversal === execution.traversal ? execution.spec : null;
@@ -123,25 +123,6 @@ function keyed(store: SuiteContext["store"]) {
       return { status: "succeeded", output: version.output, versionKey: key, reusedFrom: version.seq };
     return { status: "succeeded", output: { task: run.task, at: run.seq }, versionKey: key };
   };
-}
-
-/** Claims and settles one execution's runs with an async decision until none is claimable. */
-async function driveKeyed(
-  engine: Engine,
-  executionId: string,
-  decide: (run: TaskRunRecord) => Promise<object>,
-): Promise<TaskRunRecord[]> {
-  const claimOptions = { owner: "driver", limit: 10, executionId };
-  const order: TaskRunRecord[] = [];
-  let claimed = await engine.claim(claimOptions);
-  while (claimed.length > 0) {
-    order.push(...claimed);
-    const outcomes = await Promise.all(
-      claimed.map(async (run) => ({ run: ref(run), ...(await decide(run)) })),
-    );
-    claimed = (await engine.settle(outcomes as Outcome[], claimOptions)).claimed;
-  }
-  return order;
 }
 
 type ExitPath = (engine: Engine, ctx: SuiteContext, run: TaskRunRecord) => Promise<void>;
@@ -215,10 +196,10 @@ export function traversalEngineCases(ctx: SuiteContext): void {
       const engine = ctx.engine();
       const decide = keyed(ctx.store);
       const { execution } = await engine.start(living(1), {});
-      await driveKeyed(engine, execution.id, decide);
+      await drive(engine, execution.id, decide);
       const t1 = await ctx.store.listRuns(execution.id);
       const { execution: updated } = await engine.update(execution.id, living(2));
-      await driveKeyed(engine, execution.id, decide);
+      await drive(engine, execution.id, decide);
       const runs = await ctx.store.listRuns(execution.id);
       // a was reused, b ran again; the replaced b's undo ran (targeting it), then the execution ended.
       expect(runIn(runs, "a", updated.traversal).reusedFrom).toBe(runIn(t1, "a", execution.traversal).seq);
@@ -239,11 +220,11 @@ export function traversalEngineCases(ctx: SuiteContext): void {
       const engine = ctx.engine();
       const decide = keyed(ctx.store);
       const { execution } = await engine.start(living(1), {});
-      await driveKeyed(engine, execution.id, decide);
+      await drive(engine, execution.id, decide);
       await engine.update(execution.id, living(2));
-      await driveKeyed(engine, execution.id, decide);
+      await drive(engine, execution.id, decide);
       const { execution: undone } = await engine.undo(execution.id);
-      const order = await driveKeyed(engine, execution.id, decide);
+      const order = await drive(engine, execution.id, decide);
       // Live: a (from the start) and b (from the update); b depended on a, so its undo goes first.
       expect(order.filter((run) => run.kind === "undo").map((run) => run.task)).toEqual(["b", "a"]);
       expect(await ctx.store.getExecution(execution.id)).toMatchObject({ status: "undone" });
@@ -266,15 +247,15 @@ export function traversalEngineCases(ctx: SuiteContext): void {
       const engine = ctx.engine();
       const decide = keyed(ctx.store);
       const { execution } = await engine.start(living(1), {});
-      await driveKeyed(engine, execution.id, decide);
+      await drive(engine, execution.id, decide);
       // The update changes b, and b fails.
       await engine.update(execution.id, living(2, { a: { with: { changed: true } } }));
-      await driveKeyed(engine, execution.id, async (run) =>
+      await drive(engine, execution.id, async (run): Promise<Decision> =>
         run.task === "b" ? { status: "failed", error: failure("no") } : decide(run),
       );
       expect(await ctx.store.getExecution(execution.id)).toMatchObject({ status: "failed" });
       const { execution: back } = await engine.rollback(execution.id);
-      const order = await driveKeyed(engine, execution.id, decide);
+      const order = await drive(engine, execution.id, decide);
       const runs = await ctx.store.listRuns(execution.id);
       // Back on the start's definition: a and b reuse the start's versions; the update's a is undone.
       expect(runIn(runs, "a", back.traversal).reusedFrom).toBe(runIn(runs, "a", execution.traversal).seq);
@@ -290,7 +271,7 @@ export function traversalEngineCases(ctx: SuiteContext): void {
       const engine = ctx.engine();
       const decide = keyed(ctx.store);
       const { execution } = await engine.start(living(1), {});
-      await driveKeyed(engine, execution.id, decide);
+      await drive(engine, execution.id, decide);
       const changedA = { a: { with: { changed: true } } };
       const { execution: update } = await engine.update(execution.id, living(2, changedA));
       const [a2] = await engine.claim({ owner: "w", limit: 1 });
@@ -299,7 +280,7 @@ export function traversalEngineCases(ctx: SuiteContext): void {
       expect(back.spec).toEqual(living(1));
       // The update's a still runs; it ends, and is recorded as a version of its own.
       await engine.complete(ref(a2!), { made: "a2" });
-      const order = await driveKeyed(engine, execution.id, decide);
+      const order = await drive(engine, execution.id, decide);
       const runs = await ctx.store.listRuns(execution.id);
       expect(runIn(runs, "a", back.traversal).reusedFrom).toBe(runIn(runs, "a", execution.traversal).seq);
       // What the update made (its a) is undone; the start's versions are what the execution uses again.

@@ -20,7 +20,7 @@ import {
   updateBody,
 } from "../schemas.js";
 import { parseWorkflow } from "../../definition/index.js";
-import { refusalMessage, refusedActions } from "../../actions/action-policy.js";
+import { assertAllowedActions } from "../definitions.js";
 import { Origin } from "../../engine/store.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 
@@ -208,16 +208,7 @@ export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const text =
         typeof body.definition === "string" ? body.definition : JSON.stringify(body.definition, null, 2);
       const spec = parseWorkflow(text, "request");
-      const refused = refusedActions(spec, ctx.actionPolicy);
-      if (refused.length > 0) {
-        const first = refused[0]!;
-        throw new ApiError(
-          403,
-          "ACTION_NOT_ALLOWED",
-          refused.map((use) => refusalMessage(use, "this server")).join(" "),
-          `body.definition.tasks.${first.task}.${first.where}`,
-        );
-      }
+      assertAllowedActions(spec, ctx.actionPolicy, "body.definition");
       await engine.update(id, spec, {
         input: body.input,
         rollbackOnFailure: body.rollbackOnFailure,

@@ -1,6 +1,6 @@
 /** `POST /v1/workflows`, `GET /v1/workflows`, `GET /v1/workflows/{name}`: registered definitions. */
 import { parseWorkflow, workflowSchema } from "../../definition/index.js";
-import { refusalMessage, refusedActions } from "../../actions/action-policy.js";
+import { assertAllowedActions } from "../definitions.js";
 import { Origin, type WorkflowRecord } from "../../engine/store.js";
 import type { ApiContext } from "../context.js";
 import { tooDeep, YAML_TYPES, YamlSource } from "../content.js";
@@ -85,16 +85,7 @@ export function workflowRoutes(app: FastifyInstance, ctx: ApiContext): void {
       if (yamlDepthBound(text) > MAX_DEFINITION_DEPTH)
         throw tooDeep(`${MAX_DEFINITION_DEPTH} levels of indentation and brackets`);
       const spec = parseWorkflow(text, REQUEST_FILE);
-      const refused = refusedActions(spec, ctx.actionPolicy);
-      if (refused.length > 0) {
-        const first = refused[0]!;
-        throw new ApiError(
-          403,
-          "ACTION_NOT_ALLOWED",
-          refused.map((use) => refusalMessage(use, "this server")).join(" "),
-          `body.tasks.${first.task}.${first.where}`,
-        );
-      }
+      assertAllowedActions(spec, ctx.actionPolicy, "body");
       const record = await engine.registerWorkflow(spec, Origin.http);
       return reply.status(201).send({ name: record.name, version: record.version });
     },

@@ -84,7 +84,8 @@ const APPEND_EVENTS =
   "WHERE (SELECT count(*) FROM locks) >= 0 ORDER BY e.n";
 const ALLOCATE_SEQS = "UPDATE executions SET next_seq = next_seq + $1 WHERE id = $2 RETURNING next_seq";
 const INSERT_TRAVERSAL =
-  `INSERT INTO traversals (${TRAVERSAL_COLUMNS}) ` + "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+  `INSERT INTO traversals (${TRAVERSAL_COLUMNS.join(", ")}) ` +
+  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 const UPDATE_TRAVERSAL =
   "UPDATE traversals SET status = coalesce($3, status), finished_at = coalesce($4, finished_at) " +
   "WHERE execution_id = $1 AND id = $2";

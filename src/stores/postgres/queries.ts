@@ -78,7 +78,7 @@ const RUNS_AT = plannedPerCall(
   `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 AND seq = ANY($2::integer[])`,
 );
 const RUNS = `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 ORDER BY seq`;
-const TRAVERSALS = `SELECT ${TRAVERSAL_COLUMNS} FROM traversals WHERE execution_id = $1 ORDER BY number`;
+const TRAVERSALS = `SELECT ${TRAVERSAL_COLUMNS.join(", ")} FROM traversals WHERE execution_id = $1 ORDER BY number`;
 // A live version: a body that succeeded (not a reuse) and was not undone; updated executions only.
 const VERSION =
   `SELECT ${RUN_COLUMNS} FROM task_runs WHERE execution_id = $1 AND task = $2 AND version_key = $3 ` +

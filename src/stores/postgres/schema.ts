@@ -16,9 +16,6 @@ import type {
   RunKind,
   SyncRule,
   TaskRunRecord,
-  TraversalCause,
-  TraversalRecord,
-  TraversalStatus,
   WorkflowRecord,
 } from "../../engine/store.js";
 import type { ExecutionStatus, TaskStatus } from "../../engine/states.js";
@@ -338,56 +335,6 @@ export function toEvent(row: EventRow): ExecutionEvent {
   };
 }
 
-/** A `traversals` row. */
-export interface TraversalRow {
-  execution_id: string;
-  id: string;
-  number: number;
-  cause: string;
-  spec: WorkflowSpec;
-  input: Record<string, unknown>;
-  base: number;
-  status: string;
-  rollback_on_failure: boolean;
-  created_at: number;
-  finished_at: number | null;
-}
-
-export const TRAVERSAL_COLUMNS =
-  "execution_id, id, number, cause, spec, input, base, status, rollback_on_failure, created_at, finished_at";
-
-export function traversalValues(t: TraversalRecord): unknown[] {
-  return [
-    t.executionId,
-    t.id,
-    t.number,
-    t.cause,
-    JSON.stringify(t.spec),
-    JSON.stringify(t.input),
-    t.base,
-    t.status,
-    t.rollbackOnFailure,
-    t.createdAt,
-    t.finishedAt,
-  ];
-}
-
-export function toTraversal(row: TraversalRow): TraversalRecord {
-  return {
-    executionId: row.execution_id,
-    id: row.id,
-    number: row.number,
-    cause: row.cause as TraversalCause,
-    spec: row.spec,
-    input: row.input,
-    base: row.base,
-    status: row.status as TraversalStatus,
-    rollbackOnFailure: row.rollback_on_failure,
-    createdAt: row.created_at,
-    finishedAt: row.finished_at,
-  };
-}
-
 /** A `workflows` row. */
 export interface WorkflowRow {
   name: string;
@@ -411,3 +358,5 @@ export function toWorkflow(row: WorkflowRow): WorkflowRecord {
 }
 
 export { EXECUTION_PATCH_COLUMNS, json, RUN_PATCH_COLUMNS, type PatchColumn } from "../sql-columns.js";
+
+export { TRAVERSAL_COLUMNS, toTraversal, traversalValues, type TraversalRow } from "../traversal-rows.js";

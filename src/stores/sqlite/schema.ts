@@ -11,9 +11,6 @@ import type {
   RunKind,
   SyncRule,
   TaskRunRecord,
-  TraversalCause,
-  TraversalRecord,
-  TraversalStatus,
   WorkflowRecord,
 } from "../../engine/store.js";
 import type { ExecutionStatus, TaskStatus } from "../../engine/states.js";
@@ -245,67 +242,6 @@ export function toRun(row: TaskRunRow, known?: RunIdentity): TaskRunRecord {
   };
 }
 
-/** A `traversals` row. */
-export interface TraversalRow {
-  execution_id: string;
-  id: string;
-  number: number;
-  cause: string;
-  spec: string;
-  input: string;
-  base: number;
-  status: string;
-  rollback_on_failure: number | boolean;
-  created_at: number;
-  finished_at: number | null;
-}
-
-export const TRAVERSAL_COLUMNS = [
-  "execution_id",
-  "id",
-  "number",
-  "cause",
-  "spec",
-  "input",
-  "base",
-  "status",
-  "rollback_on_failure",
-  "created_at",
-  "finished_at",
-] as const;
-
-export function traversalValues(t: TraversalRecord): SqlValue[] {
-  return [
-    t.executionId,
-    t.id,
-    t.number,
-    t.cause,
-    JSON.stringify(t.spec),
-    JSON.stringify(t.input),
-    t.base,
-    t.status,
-    t.rollbackOnFailure ? 1 : 0,
-    t.createdAt,
-    t.finishedAt,
-  ];
-}
-
-export function toTraversal(row: TraversalRow): TraversalRecord {
-  return {
-    executionId: row.execution_id,
-    id: row.id,
-    number: row.number,
-    cause: row.cause as TraversalCause,
-    spec: JSON.parse(row.spec) as WorkflowSpec,
-    input: JSON.parse(row.input) as Record<string, unknown>,
-    base: row.base,
-    status: row.status as TraversalStatus,
-    rollbackOnFailure: row.rollback_on_failure === 1 || row.rollback_on_failure === true,
-    createdAt: row.created_at,
-    finishedAt: row.finished_at,
-  };
-}
-
 /** An `events` row: the fields beyond id, execution, time and type travel in `payload`. */
 export interface EventRow {
   id: number;
@@ -358,3 +294,5 @@ export { EXECUTION_PATCH_COLUMNS, json, RUN_PATCH_COLUMNS, type PatchColumn } fr
 export function parseJson(text: string | null): unknown {
   return text === null ? null : JSON.parse(text);
 }
+
+export { TRAVERSAL_COLUMNS, toTraversal, traversalValues, type TraversalRow } from "../traversal-rows.js";
