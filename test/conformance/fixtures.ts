@@ -100,7 +100,10 @@ export function eventsOf(events: readonly ExecutionEvent[], type: string, task?:
 
 /** What `drive` reports for a claimed run. */
 export type Decision =
-  { status: "succeeded"; output: unknown } | { status: "failed"; error: TaskError } | { status: "skipped" };
+  | { status: "succeeded"; output: unknown }
+  | { status: "failed"; error: TaskError }
+  | { status: "skipped" }
+  | { status: "expanded"; items: unknown[] };
 
 export const succeed = (run: TaskRunRecord): Decision => ({
   status: "succeeded",
@@ -120,8 +123,9 @@ export async function drive(
   engine: Engine,
   executionId: string,
   decide: (run: TaskRunRecord) => Decision = succeed,
+  limit = 10,
 ): Promise<TaskRunRecord[]> {
-  const claimOptions = { owner: "driver", limit: 10, executionId };
+  const claimOptions = { owner: "driver", limit, executionId };
   const order: TaskRunRecord[] = [];
   let claimed = await engine.claim(claimOptions);
   while (claimed.length > 0) {
