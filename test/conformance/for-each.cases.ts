@@ -162,6 +162,55 @@ export function forEachCases(ctx: SuiteContext): void {
       expect(await ctx.store.getExecution(execution.id)).toMatchObject({ status: "cancelled" });
     });
 
+    it("cancels an expanded task's waiting instances when an update supersedes it; the new traversal expands anew", async () => {
+      const engine = ctx.engine();
+      const spec = fanSpec({ maxParallel: 1 });
+      const { execution } = await engine.start(spec, {});
+      const claimed = await claimTask(engine, execution.id, "each", ctx);
+      const step = await engine.settle([{ run: ref(claimed), status: "expanded", items: [1, 2, 3] }], {
+        owner: "driver",
+        limit: 1,
+        executionId: execution.id,
+      });
+      const first = step.claimed[0]!;
+      expect(first.task).toBe("each[0]");
+      await engine.update(execution.id, spec);
+      // The old instance still running ends, and drives nothing in the new traversal.
+      await engine.settle([{ run: ref(first), status: "succeeded", output: "late" }]);
+      await drive(engine, execution.id, expandInto([5, 6]));
+      const runs = await ctx.store.listRuns(execution.id);
+      const old = runs.filter((run) => run.traversal === execution.traversal);
+      expect(old.filter((run) => run.kind === "instance").map((run) => run.status)).toEqual([
+        "succeeded",
+        "cancelled",
+        "cancelled",
+      ]);
+      expect(old.find((run) => run.task === "each")?.status).toBe("cancelled");
+      const current = await ctx.store.getExecution(execution.id);
+      expect(current).toMatchObject({ status: "succeeded" });
+      const now = runs.filter((run) => run.traversal === current!.traversal);
+      expect(now.find((run) => run.task === "each")).toMatchObject({ status: "succeeded", output: [10, 12] });
+    });
+
+    it("expands a task superseded while its list was evaluated into nothing, and releases its new run", async () => {
+      const engine = ctx.engine();
+      const spec = fanSpec();
+      const { execution } = await engine.start(spec, {});
+      const claimed = await claimTask(engine, execution.id, "each", ctx);
+      await engine.update(execution.id, spec);
+      const late = await engine.settle([{ run: ref(claimed), status: "expanded", items: [1, 2] }]);
+      expect(late.applied).toBe(1);
+      await drive(engine, execution.id, expandInto([7]));
+      const runs = await ctx.store.listRuns(execution.id);
+      const old = runs.filter((run) => run.traversal === execution.traversal);
+      expect(old.find((run) => run.task === "each")?.status).toBe("cancelled");
+      expect(old.some((run) => run.kind === "instance")).toBe(false);
+      const current = await ctx.store.getExecution(execution.id);
+      expect(current).toMatchObject({ status: "succeeded" });
+      const now = runs.filter((run) => run.traversal === current!.traversal);
+      expect(now.find((run) => run.task === "each")).toMatchObject({ status: "succeeded", output: [14] });
+    });
+
     it("fans out to 10,000 instances, at most maxParallel running, outputs in order", async () => {
       const engine = ctx.engine();
       const { execution } = await engine.start(fanSpec({ maxParallel: 250 }), {});
