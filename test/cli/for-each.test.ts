@@ -28,6 +28,12 @@ describe("weft run with forEach", () => {
     expect(report).toMatchObject({ status: "succeeded", output: { lengths: [1, 3, 2, 4], total: 10 } });
     expect(report.tasks.measure).toMatchObject({ status: "succeeded", instances: { succeeded: 4 } });
     expect(report.tasks["measure[0]"]).toBeUndefined();
+    // Without --json, the progress lines name the task once, not each instance.
+    const plain = await weft("run", EXAMPLE, "-i", 'words=["a","bbb","cc","dddd"]');
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toMatch(/^expanded measure into 4 instances$/m);
+    expect(plain.stderr).toMatch(/^succeeded measure$/m);
+    expect(plain.stderr).not.toContain("measure[");
     const status = await weft("status", report.id);
     expect(status.stdout).toContain("  ok   measure [instances: 4 succeeded]\n");
   });

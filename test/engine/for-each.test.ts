@@ -100,6 +100,30 @@ describe.each(stores)("forEach through the sync runner (%s)", (_name, open) => {
     await rt.close();
   });
 
+  it("runs a failed forEach task again, expanded anew, when an operator retries it", async () => {
+    const rt = await createRuntime({ store: open(), concurrency: 4, pollMs: 20 });
+    let failures = 0;
+    const flow = workflow("retried", { output: "${{ tasks.each.output }}" }).task(
+      "each",
+      { forEach: "${{ ['a', 'b'] }}" },
+      (_deps, ctx) => {
+        if (ctx.index === 1 && failures++ === 0) throw new Error("b failed once");
+        return ctx.item;
+      },
+    );
+    const failed = await rt.run(flow);
+    expect(failed).toMatchObject({
+      status: "failed",
+      error: { message: 'task "each" failed: each[1]: b failed once' },
+    });
+    await rt.engine.retryTask(failed.id, "each");
+    const execution = await rt.resume(failed.id, { functions: flow.functions });
+    expect(execution).toMatchObject({ status: "succeeded", output: ["a", "b"] });
+    const report = executionReport(execution, await rt.store.listRuns(execution.id));
+    expect(report.tasks.each).toMatchObject({ status: "succeeded", instances: { succeeded: 2 } });
+    await rt.close();
+  });
+
   it("times an instance out like a task", async () => {
     const rt = await createRuntime({ store: open(), concurrency: 4, pollMs: 20 });
     const flow = workflow("slow").task("each", {
