@@ -16,7 +16,8 @@ import { benchHttp, printHttpBench } from "./http.js";
 import { benchPostgres, printPostgres } from "./postgres.js";
 import { benchBuilder, formatBuilderBench } from "./builder.js";
 import { benchValidate, formatValidateBench } from "./validate.js";
-import { chain, fanOut, layered, plainExecutor } from "./workloads.js";
+import { benchForEach, benchForEachOnPostgres, formatForEachBench } from "./for-each.js";
+import { chain, fanOut, forEachFanOut, layered, plainExecutor } from "./workloads.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-bench-"));
 let files = 0;
@@ -118,7 +119,20 @@ async function main(): Promise<void> {
     );
   }
 
-  console.log("\nper-task overhead by execution size (fan-out/fan-in):");
+  console.log(
+    `\n${formatForEachBench(
+      await benchForEach(
+        [
+          ["memory", (spec, runs) => runOn(memoryUrl, spec, runs)],
+          ["sqlite", (spec, runs) => runOn(sqliteUrl, spec, runs)],
+        ],
+        forEachFanOut,
+        fanOut,
+      ),
+    )}`,
+  );
+
+  console.log("per-task overhead by execution size (fan-out/fan-in):");
   for (const n of [1_000, 10_000, 100_000]) {
     const spec = fanOut(n);
     const before = process.memoryUsage().rss;
@@ -138,7 +152,8 @@ try {
   if (process.env.WEFT_BENCH_ONLY !== "embedded") {
     console.log("\nPostgreSQL (weft worker processes):");
     printPostgres(await benchPostgres());
-    console.log("\nHTTP API on loopback:");
+    console.log(`\n${formatForEachBench(await benchForEachOnPostgres(runOn, forEachFanOut, fanOut))}`);
+    console.log("HTTP API on loopback:");
     printHttpBench(await benchHttp());
   }
 } finally {

@@ -88,3 +88,18 @@ export async function plainExecutor(workflow: WorkflowSpec): Promise<void> {
     );
   }
 }
+
+/**
+ * list -> each (forEach over the list's n items, at most `maxParallel` at once) -> join: the
+ * dynamic counterpart of `fanOut(n)`, with n instance runs instead of n tasks in the spec.
+ */
+export function forEachFanOut(n: number, maxParallel?: number): WorkflowSpec {
+  const items = Array.from({ length: n }, (_, i) => i);
+  const list: TaskSpec = { ...task([]), action: "echo", with: { message: items } };
+  const each: TaskSpec = {
+    ...task(["list"]),
+    forEach: "${{ tasks.list.output }}",
+    ...(maxParallel === undefined ? {} : { maxParallel }),
+  };
+  return spec(`for-each-${n}`, { list, each, join: task(["each"]) });
+}

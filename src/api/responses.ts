@@ -119,6 +119,10 @@ export const executionReport = z
           .literal(true)
           .optional()
           .describe("A live version with its definition and inputs stood for it."),
+        instances: z
+          .record(z.string(), z.number().int())
+          .optional()
+          .describe("A forEach task's instances, counted by status."),
       }),
     ),
   })

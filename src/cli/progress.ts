@@ -58,6 +58,13 @@ export class Progress {
         case "task:reused":
           this.line(`reused ${label}: its definition and inputs did not change`);
           break;
+        case "task:expanded": {
+          // Its instances run now; they get no line each (there may be thousands), the task one.
+          this.running = Math.max(0, this.running - 1);
+          const { instances } = (event.data ?? {}) as { instances?: number };
+          this.line(`expanded ${label} into ${instances ?? 0} instances`);
+          break;
+        }
         case "lease:expired":
           this.line(`lease expired ${label} (attempt ${event.attempt})`);
           break;

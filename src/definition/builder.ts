@@ -38,6 +38,13 @@ export interface CommonTaskOptions<After extends string = string> {
   with?: Record<string, unknown>;
   after?: After | readonly After[];
   when?: string;
+  /**
+   * A `${{ }}` expression yielding a list: the task runs once per item, its `with` reading `item`
+   * and `index`; its output is the list of the instances' outputs, in order.
+   */
+  forEach?: string;
+  /** With `forEach`: at most this many instances run at once. Default: no limit. */
+  maxParallel?: number;
   trigger?: Trigger;
   allowFailure?: boolean;
   retry?: RetryOptions;
@@ -66,6 +73,9 @@ export type TaskFunction<Deps = Record<string, unknown>, Output = unknown> = (
   deps: Deps,
   ctx: TaskContext,
 ) => Output | Promise<Output>;
+
+/** What the function of a `forEach` task receives beside `deps`: its instance's item and index. */
+export type InstanceContext = TaskContext & { item: unknown; index: number };
 
 /** The names of the tasks a workflow holds so far. */
 export type TaskName<Outputs> = keyof Outputs & string;
@@ -141,7 +151,24 @@ export class Workflow<Outputs extends Record<string, unknown> = Record<never, ne
    *   .task("extract", { action: "shell", with: { command: "echo 42" } })
    *   .task("parse", { after: "extract" }, ({ extract }) => Number((extract as { stdout: string }).stdout))
    *   .task("double", { after: ["parse"] }, ({ parse }) => parse * 2); // parse: number
+   *
+   * With `forEach`, the task runs once per item and its output type is a list:
+   *
+   * @example
+   * workflow("squares")
+   *   .task("list", { action: "echo", with: { message: [1, 2, 3] } })
+   *   .task("square", { after: "list", forEach: "${{ tasks.list.output.message }}" },
+   *     (_deps, { item }) => (item as number) ** 2) // square: number[]
    */
+  task<N extends string, O = unknown, After extends TaskName<Outputs> = never>(
+    name: N,
+    options: ActionTaskOptions<After> & { forEach: string },
+  ): Workflow<Outputs & Record<N, Awaited<O>[]>>;
+  task<N extends string, O, After extends TaskName<Outputs> = never>(
+    name: N,
+    options: FunctionTaskOptions<After> & { forEach: string },
+    fn: (deps: Deps<Outputs, After>, ctx: InstanceContext) => O,
+  ): Workflow<Outputs & Record<N, Awaited<O>[]>>;
   task<N extends string, O = unknown, After extends TaskName<Outputs> = never>(
     name: N,
     options: ActionTaskOptions<After>,
@@ -154,7 +181,7 @@ export class Workflow<Outputs extends Record<string, unknown> = Record<never, ne
   task(
     name: string,
     options: ActionTaskOptions | FunctionTaskOptions,
-    fn?: (deps: never, ctx: TaskContext) => unknown,
+    fn?: (deps: never, ctx: never) => unknown,
   ): unknown {
     const source = { ...options, action: fn ? (options.action ?? "function") : options.action } as TaskSource;
     const last: TaskNode = { name, source, fn: fn as TaskFunction | undefined, previous: this.#state.last };

@@ -52,7 +52,12 @@ function compileTask(
     task.after === undefined ? [] : typeof task.after === "string" ? [task.after] : [...task.after];
   const args = task.with ?? {};
   const dependsOn = [
-    ...new Set([...after, ...templateReferences(args), ...templateReferences(task.when)]),
+    ...new Set([
+      ...after,
+      ...templateReferences(args),
+      ...templateReferences(task.when),
+      ...templateReferences(task.forEach),
+    ]),
   ].sort();
   return omitUndefined({
     action: task.action,
@@ -60,6 +65,8 @@ function compileTask(
     dependsOn,
     after,
     when: task.when,
+    forEach: task.forEach,
+    maxParallel: task.maxParallel,
     trigger: (task.trigger ?? Trigger.allSuccess) as TriggerValue,
     allowFailure: task.allowFailure ?? false,
     retry: mergeRetry(defaultRetry, task.retry),

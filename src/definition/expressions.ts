@@ -21,8 +21,10 @@ export interface ExpressionScope {
   inputs: Record<string, unknown>;
   tasks: Record<string, { output: unknown; status: string }>;
   execution: { id: string; workflow: string };
-  /** The current element when a task runs once per item. */
+  /** In an instance of a `forEach` task: its item. */
   item?: unknown;
+  /** In an instance of a `forEach` task: its item's position in the list, from 0. */
+  index?: number;
   /** The payload a delegate task's callback delivered. */
   callback?: unknown;
 }

@@ -38,10 +38,17 @@ export function bracketedTasks(body: string): string[] {
   return [...analyze(body).bracketed].sort();
 }
 
-/** What an expression body reads (`reads`) and writes as a bracket filter (`bracketed`). */
+/** The names of the scope only an instance of a `forEach` task has. */
+export const INSTANCE_VARIABLES: ReadonlySet<string> = new Set(["item", "index"]);
+
+/**
+ * What an expression body reads (`reads`), writes as a bracket filter (`bracketed`), and which
+ * of the instance variables (`item`, `index`) it reads at its root (`variables`).
+ */
 export interface Found {
   reads: Set<string>;
   bracketed: Set<string>;
+  variables: Set<string>;
 }
 
 /**
@@ -55,11 +62,12 @@ export function analyzeExpression(body: string): Found {
 }
 
 function analyze(body: string): Found {
-  const found: Found = { reads: new Set(), bracketed: new Set() };
+  const found: Found = { reads: new Set(), bracketed: new Set(), variables: new Set() };
   const path = simplePath(body);
   if (path !== undefined) {
     // `tasks.NAME...` reads NAME; any other plain path reads no task.
     if (path[0] === "tasks" && path[1] !== undefined) found.reads.add(path[1]);
+    if (INSTANCE_VARIABLES.has(path[0]!)) found.variables.add(path[0]!);
     return found;
   }
   const ast = expressionAst(body);
@@ -100,6 +108,8 @@ function walk(value: unknown, relative: boolean, found: Found): void {
     const steps = value.steps as unknown[];
     const name = taskOfPath(steps, relative, found);
     if (name !== undefined) found.reads.add(name);
+    const field = rootField(steps, relative);
+    if (field !== undefined && INSTANCE_VARIABLES.has(field)) found.variables.add(field);
     steps.forEach((step, index) => {
       if (index === 0 && isNode(step)) {
         // The first step keeps the path's context; only its filters see the items it yields.
@@ -154,6 +164,20 @@ function taskOfPath(steps: unknown[], relative: boolean, found: Found): string |
   const next = steps[index + 1];
   if (isNode(next) && next.type === "name" && typeof next.value === "string") return next.value;
   return undefined;
+}
+
+/** The field of the scope's root a path starts with (`item`, `$$.item`), if it starts at the root. */
+function rootField(steps: unknown[], relative: boolean): string | undefined {
+  let index = 0;
+  const first = steps[0];
+  if (isNode(first) && first.type === "variable") {
+    if (isRootVariable(first, relative)) index = 1;
+    else return undefined;
+  } else if (relative) {
+    return undefined;
+  }
+  const root = steps[index];
+  return isNode(root) && root.type === "name" && typeof root.value === "string" ? root.value : undefined;
 }
 
 function asArray(value: unknown): unknown[] {

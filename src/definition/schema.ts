@@ -130,6 +130,18 @@ const taskSchema = (actions: readonly string[]) =>
           .string(err('a "${{ }}" expression'))
           .optional()
           .describe('A "${{ }}" expression; the task is skipped when it is false (JSONata truthiness).'),
+        forEach: z
+          .string(err('a "${{ }}" expression'))
+          .optional()
+          .describe(
+            'A "${{ }}" expression that yields a list: the task runs once per item (NAME[0], NAME[1], ...), each reading item and index; its output is the list of their outputs, in order.',
+          ),
+        maxParallel: z
+          .number(err("an integer >= 1"))
+          .int(err("an integer >= 1"))
+          .min(1, err("an integer >= 1"))
+          .optional()
+          .describe("With forEach: at most this many instances run at once. Default: no limit."),
         trigger: z
           .enum(TRIGGERS as [string, ...string[]], err(`one of ${TRIGGERS.join(", ")}`))
           .optional()

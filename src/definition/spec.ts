@@ -77,6 +77,13 @@ export interface TaskSpec {
   after: string[];
   /** `${{ }}` expression; a false result skips the task. */
   when?: string;
+  /**
+   * `${{ }}` expression yielding a list: the task runs once per item (instances `NAME[i]`, whose
+   * `with` reads `item` and `index`); its output is the list of their outputs, in order.
+   */
+  forEach?: string;
+  /** With `forEach`: at most this many instances run at once. Absent: no limit. */
+  maxParallel?: number;
   trigger: Trigger;
   /** true: this task failing does not fail the execution. */
   allowFailure: boolean;
@@ -136,4 +143,8 @@ export interface TaskContext {
   logger: Logger;
   /** The execution's input, after defaults. */
   inputs: Record<string, unknown>;
+  /** In an instance of a `forEach` task: its item. */
+  item?: unknown;
+  /** In an instance of a `forEach` task: its position in the list, from 0. */
+  index?: number;
 }

@@ -52,33 +52,43 @@ export function checkWorkflow(spec: WorkflowSpec): Problem[] {
       else if (!Object.hasOwn(spec.tasks, predecessor))
         report(["after", index], `unknown task ${quote(predecessor)} in "after" ${known()}`);
     });
-    if (task.when !== undefined) {
-      const split = findTemplates(task.when)[0]?.split;
-      const single =
-        split?.error === undefined && split?.parts.length === 1 && typeof split.parts[0] !== "string";
-      if (!single && split?.error === undefined) {
-        report(
-          ["when"],
-          `"when" is ${quote(task.when)}, expected one "\${{ }}" expression, like "\${{ inputs.count > 1 }}"`,
-        );
-      }
+    if (task.when !== undefined && !isSingleExpression(task.when)) {
+      report(
+        ["when"],
+        `"when" is ${quote(task.when)}, expected one "\${{ }}" expression, like "\${{ inputs.count > 1 }}"`,
+      );
     }
+    if (task.forEach !== undefined && !isSingleExpression(task.forEach)) {
+      report(
+        ["forEach"],
+        `"forEach" is ${quote(task.forEach)}, expected one "\${{ }}" expression yielding a list, like "\${{ tasks.list.output.items }}"`,
+      );
+    }
+    if (task.maxParallel !== undefined && task.forEach === undefined)
+      report(["maxParallel"], `"maxParallel" needs "forEach": it bounds how many instances run at once`);
+    if (task.forEach !== undefined && task.undo !== undefined)
+      report(
+        ["undo"],
+        `"undo" is not supported on a task with "forEach" yet: undo its effects in a later task`,
+      );
     // Pushed one by one: a spread of thousands of problems would overflow the call stack.
     for (const problem of argumentProblems(name, task)) problems.push(problem);
-    const fields: [Path, unknown, boolean][] = [
-      [["with"], task.with, false],
-      [["when"], task.when, false],
-      [["undo", "with"], task.undo?.with, true],
+    // [where, value, may read the task itself, may read item and index]
+    const fields: [Path, unknown, boolean, boolean][] = [
+      [["with"], task.with, false, task.forEach !== undefined],
+      [["when"], task.when, false, false],
+      [["forEach"], task.forEach, false, false],
+      [["undo", "with"], task.undo?.with, true, false],
     ];
-    for (const [path, value, selfAllowed] of fields) {
+    for (const [path, value, selfAllowed, instance] of fields) {
       const context = selfAllowed ? { self: undefined, known: () => allKnown } : { self: name, known };
-      checkTemplates(value, path, { tasks: spec.tasks, hints, ...context }, report);
+      checkTemplates(value, path, { tasks: spec.tasks, hints, instance, ...context }, report);
     }
   }
   checkTemplates(
     spec.output,
     ["output"],
-    { tasks: spec.tasks, hints, self: undefined, known: () => allKnown },
+    { tasks: spec.tasks, hints, self: undefined, known: () => allKnown, instance: false },
     (path, message) => problems.push({ path, message }),
   );
   const cycle = findCycle(spec);
@@ -100,6 +110,8 @@ interface TemplateContext {
   self: string | undefined;
   known: () => string;
   hints: HyphenHints;
+  /** Whether expressions here run in an instance of a forEach task, where `item` and `index` exist. */
+  instance: boolean;
 }
 
 function checkTemplates(
@@ -127,6 +139,14 @@ function checkTemplates(
           `the expression ${quote(part.source)} in ${where} writes tasks[${quote(name)}], which JSONata reads as a filter, not a field: write tasks.\`${name}\``,
         );
       }
+      if (!context.instance) {
+        for (const variable of [...found.variables].sort()) {
+          report(
+            path,
+            `the expression ${quote(part.source)} in ${where} reads ${variable}, which exists only in the "with" of a task with "forEach"`,
+          );
+        }
+      }
       for (const read of [...found.reads].sort()) {
         if (read === context.self) {
           report(path, `the expression ${quote(part.source)} in ${where} reads the task itself`);
@@ -139,6 +159,13 @@ function checkTemplates(
       }
     }
   }
+}
+
+/** Whether a string is exactly one `${{ }}` expression (a malformed one is reported elsewhere). */
+function isSingleExpression(text: string): boolean {
+  const split = findTemplates(text)[0]?.split;
+  if (split?.error !== undefined) return true;
+  return split?.parts.length === 1 && typeof split.parts[0] !== "string";
 }
 
 /** How many task names an "unknown task" message lists: with thousands, the list was the message. */

@@ -53,7 +53,9 @@ export type Outcome =
   | { run: RunRef; status: "failed"; error: TaskError }
   /** The worker gave the attempt up (it shuts down): not a failure, see `retry.interruptions`. */
   | { run: RunRef; status: "interrupted"; error: TaskError }
-  | { run: RunRef; status: "skipped" };
+  | { run: RunRef; status: "skipped" }
+  /** A forEach task's list, evaluated: one instance runs per item (see for-each.ts). */
+  | { run: RunRef; status: "expanded"; items: unknown[] };
 
 /** What a transaction of the engine did. */
 export interface StepResult {

@@ -30,6 +30,8 @@ export const EventType = {
   taskFailed: "task:failed",
   taskRetrying: "task:retrying",
   taskWaiting: "task:waiting",
+  /** A forEach task's list was evaluated: its instances were created (data: instances, maxParallel). */
+  taskExpanded: "task:expanded",
   taskCancelled: "task:cancelled",
   leaseExpired: "lease:expired",
 } as const;

@@ -8,6 +8,7 @@
  */
 import type { TaskError } from "../shared/errors.js";
 import type { Outcome, RunRef } from "./engine.js";
+import { expandRuns, specTaskOf } from "./for-each.js";
 import { propagateEnds } from "./propagate.js";
 import { retryDelay } from "./retry.js";
 import { DEFAULT_RETRY } from "../definition/spec.js";
@@ -66,9 +67,15 @@ export async function applyOutcomes(t: Transition, outcomes: readonly Outcome[])
   const records = failed.length > 0 ? await t.tx.getRunsByKey(failed.map((i) => outcomes[i]!.run)) : [];
   const recordOf = new Map(failed.map((i, k) => [i, records[k]]));
   const endings: (Ending | null)[] = [];
+  const expansions: { index: number; run: RunRef; items: unknown[] }[] = [];
   for (const i of order) {
     const outcome = outcomes[i]!;
     const { run } = outcome;
+    if (outcome.status === "expanded" && outcome.items.length > 0) {
+      expansions.push({ index: endings.length, run, items: outcome.items });
+      endings.push(null);
+      continue;
+    }
     if (outcome.status === "failed" || outcome.status === "interrupted") {
       const current = recordOf.get(i);
       endings.push(
@@ -85,8 +92,9 @@ export async function applyOutcomes(t: Transition, outcomes: readonly Outcome[])
       continue;
     }
     const patch: RunPatch = {
-      status: outcome.status,
-      output: outcome.status === "succeeded" ? outcome.output : null,
+      // An empty forEach list ends the task at once, with an empty list of outputs.
+      status: outcome.status === "expanded" ? "succeeded" : outcome.status,
+      output: outcome.status === "succeeded" ? outcome.output : outcome.status === "expanded" ? [] : null,
       finishedAt: t.now,
       leaseOwner: null,
       leaseExpiresAt: null,
@@ -99,8 +107,11 @@ export async function applyOutcomes(t: Transition, outcomes: readonly Outcome[])
     endings.push({ guard: { ...attemptGuard(run), status: ["running", "waiting"] }, patch });
   }
   const ended = await applyEndings(t, endings);
+  const expanded = expansions.length > 0 ? await expandRuns(t, expansions) : undefined;
+  if (expanded && expanded.superseded.length > 0) await propagateEnds(t, expanded.superseded);
   const applied = new Array<boolean>(outcomes.length).fill(false);
   order.forEach((i, k) => (applied[i] = ended[k] !== null));
+  expansions.forEach(({ index }, k) => (applied[order[index]!] = expanded!.applied[k]!));
   return applied;
 }
 
@@ -151,7 +162,7 @@ async function failureEnding(
   if (interrupted) {
     const { spec } = await t.specs.get(t.tx, run.executionId, run.traversal);
     // Specs stored before retry.interruptions existed lack it: they get the default.
-    const bound = spec.tasks[run.task]?.retry.interruptions ?? DEFAULT_RETRY.interruptions;
+    const bound = spec.tasks[specTaskOf(run.task)]?.retry.interruptions ?? DEFAULT_RETRY.interruptions;
     const interruptions = run.interruptions + 1;
     if (interruptions <= bound) return retrying(t, guard, error, t.now, { interruptions });
     const lost: TaskError = {
@@ -163,7 +174,7 @@ async function failureEnding(
   }
   if (error.retryable && tries < run.maxAttempts && run.kind !== RunKind.end) {
     const { spec } = await t.specs.get(t.tx, run.executionId, run.traversal);
-    const policy = spec.tasks[run.task]?.retry;
+    const policy = spec.tasks[specTaskOf(run.task)]?.retry;
     return retrying(t, guard, error, t.now + (policy ? retryDelay(policy, tries, t.random) : 0));
   }
   return failedEnding(t, guard, error);

@@ -61,10 +61,15 @@ function computeLayout(order: string[], base: number): RunLayout {
 }
 
 type RunShape = Pick<TaskRunRecord, "seq" | "task" | "kind" | "status" | "pending" | "rule" | "successors"> &
-  Partial<Pick<TaskRunRecord, "maxAttempts" | "allowFailure" | "timeout" | "finishedAt" | "code" | "target">>;
+  Partial<
+    Pick<
+      TaskRunRecord,
+      "maxAttempts" | "allowFailure" | "timeout" | "finishedAt" | "code" | "target" | "item"
+    >
+  >;
 
 /** A new run with every field set, in one literal (one hidden class for all runs: they are many). */
-function newRun(executionId: string, traversal: string, now: number, shape: RunShape): TaskRunRecord {
+export function newRun(executionId: string, traversal: string, now: number, shape: RunShape): TaskRunRecord {
   return {
     executionId,
     seq: shape.seq,
@@ -93,6 +98,7 @@ function newRun(executionId: string, traversal: string, now: number, shape: RunS
     target: shape.target ?? null,
     undoneAt: null,
     supersededBy: null,
+    item: shape.item ?? null,
     output: null,
     error: null,
     startedAt: null,

@@ -8,6 +8,7 @@
 import { EventType, RunKind, type ExecutionError, type ExecutionEvent, type RunChange } from "./store.js";
 import type { SyncPointDelta, TaskRunRecord } from "./store.js";
 import type { TaskStatus } from "./states.js";
+import { endExpanded } from "./for-each.js";
 import { decideSyncPoint } from "./sync-point.js";
 import { endExecution, type Transition } from "./transitions.js";
 import { cleanupEnded, releaseSuperseded, traversalFailed, traversalSucceeded } from "./traversals.js";
@@ -45,7 +46,13 @@ export async function propagateEnds(t: Transition, ended: readonly TaskRunRecord
     const resolved = await t.tx.decrementSyncPoints(deltas);
     const changes: RunChange[] = [];
     const ends: TaskRunRecord[] = [];
+    const expanded: TaskRunRecord[] = [];
     for (const next of resolved) {
+      // A forEach task whose last instance ended (for-each.ts).
+      if (next.status === "expanded") {
+        expanded.push(next);
+        continue;
+      }
       const decision = decideSyncPoint(next.rule, {
         failed: next.failedPredecessors,
         skipped: next.skippedPredecessors,
@@ -73,6 +80,8 @@ export async function propagateEnds(t: Transition, ended: readonly TaskRunRecord
       if (run?.status === "ready") t.markReady(run);
       else if (run) skipped.push(run);
     }
+    // Ended forEach tasks propagate in the next wave, like skipped runs.
+    if (expanded.length > 0) skipped.push(...(await endExpanded(t, expanded)));
     // After the wave's changes: an end resolves only once every run before it ended, so none of
     // its execution's runs waits in a later wave.
     for (const endRun of ends) await resolveEnd(t, endRun);

@@ -29,6 +29,8 @@ export const TaskStatus = {
   failed: "failed",
   skipped: "skipped",
   cancelled: "cancelled",
+  /** A `forEach` task whose list was evaluated: its instances run, its sync point counts them. */
+  expanded: "expanded",
 } as const;
 export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
 
@@ -59,7 +61,7 @@ export const TASK_TRANSITIONS: readonly Transition<TaskStatus>[] = [
   ["blocked", "succeeded", "an internal sync point (the end of the execution or of its undos) resolved"],
   ["ready", "running", "a worker claimed it under a lease"],
   ["retrying", "running", "a worker claimed it after runAfter"],
-  ["running", "succeeded", "its body returned"],
+  ["running", "succeeded", "its body returned, or its forEach list was empty"],
   ["running", "skipped", "its `when` condition was false"],
   [
     "running",
@@ -72,6 +74,9 @@ export const TASK_TRANSITIONS: readonly Transition<TaskStatus>[] = [
     "its attempt failed and no attempt remains (or the error is not retryable), or its worker was lost once more than retry.interruptions",
   ],
   ["running", "waiting", "a delegate task handed out its completion token"],
+  ["running", "expanded", "its forEach list was evaluated: one instance per item was created"],
+  ["expanded", "succeeded", "every instance of its forEach ended succeeded"],
+  ["expanded", "failed", "every instance of its forEach ended, and one failed"],
   ["waiting", "succeeded", "its callback completed it"],
   ["waiting", "retrying", "its callback failed it or its deadline passed, and attempts remain"],
   ["waiting", "failed", "its callback failed it or its deadline passed, and no attempt remains"],
@@ -84,6 +89,7 @@ export const TASK_TRANSITIONS: readonly Transition<TaskStatus>[] = [
   ],
   ["running", "cancelled", "its execution was cancelled or timed out"],
   ["waiting", "cancelled", "its execution was cancelled or timed out, or a new traversal superseded its own"],
+  ["expanded", "cancelled", "its execution was cancelled or timed out"],
   ["failed", "ready", "an operator retried it"],
   ["skipped", "blocked", "an operator retried the failed task that skipped it"],
   ["cancelled", "blocked", "an operator retried the failed task that cancelled it"],
@@ -91,6 +97,14 @@ export const TASK_TRANSITIONS: readonly Transition<TaskStatus>[] = [
 
 const TERMINAL_TASK = new Set<TaskStatus>(["succeeded", "failed", "skipped", "cancelled"]);
 const TERMINAL_EXECUTION = new Set<ExecutionStatus>(["succeeded", "failed", "cancelled", "undone"]);
+
+/**
+ * Whether a run in `status` has a sync point that counts down: `blocked` runs wait for their
+ * predecessors, `expanded` forEach tasks for their instances. `decrementSyncPoints` touches only these.
+ */
+export function countsDown(status: TaskStatus): boolean {
+  return status === "blocked" || status === "expanded";
+}
 
 export function isTerminalTask(status: TaskStatus): boolean {
   return TERMINAL_TASK.has(status);

@@ -29,6 +29,8 @@ export const RunKind = {
   undoEnd: "undo_end",
   /** The end of a traversal's cleanup: resolves when the undo of every version it no longer uses ended. */
   cleanupEnd: "cleanup_end",
+  /** One item's run of a `forEach` task (task `NAME[i]`): created when the task's list was evaluated. */
+  instance: "instance",
 } as const;
 export type RunKind = (typeof RunKind)[keyof typeof RunKind];
 
@@ -190,6 +192,8 @@ export interface TaskRunRecord {
    * nothing of its own traversal; it releases the same task's run in this one (see traversals.ts).
    */
   supersededBy: string | null;
+  /** An instance's item (see RunKind.instance), null on every other run. Set at insert, never patched. */
+  item: unknown;
   output: unknown;
   error: TaskError | null;
   startedAt: number | null;
@@ -352,11 +356,12 @@ export interface StoreTx {
    */
   updateRuns(changes: readonly RunChange[]): Awaitable<(TaskRunRecord | null)[]>;
   /**
-   * Applies the deltas to the sync points of `blocked` runs of the deltas' traversal, atomically
+   * Applies the deltas to the sync points of `blocked` and `expanded` runs (see `countsDown`)
+   * of the deltas' traversal, atomically
    * per row. Deltas naming one run (it follows several runs that ended together) apply as one:
    * `pending` drops by their number, never below zero, and the counters grow by their sums.
    * Answers, once each and in the order of their first delta, the runs whose `pending` reached
-   * zero by exactly this call, still `blocked`, for the engine to decide.
+   * zero by exactly this call, in the status they were found in, for the engine to decide.
    */
   decrementSyncPoints(deltas: readonly SyncPointDelta[]): Awaitable<TaskRunRecord[]>;
   /** Moves up to `limit` ready or retrying runs whose runAfter has passed to running, under a lease. */

@@ -456,6 +456,7 @@ function cleanupRun(
     reusedFrom: null,
     undoneAt: null,
     supersededBy: null,
+    item: null,
     output: null,
     error: null,
     startedAt: null,

@@ -1,4 +1,5 @@
 import type { ExecutionRecord, Store, TaskRunRecord, TraversalRecord } from "../engine/store.js";
+import { specTaskOf } from "../engine/for-each.js";
 import { RunKind } from "../engine/store.js";
 import { ExecutionNotFoundError } from "../shared/errors.js";
 
@@ -32,6 +33,8 @@ export interface ExecutionReport {
       deadline?: string;
       /** Its body did not run in this traversal: a live version with the same definition and inputs stood for it. */
       reused?: true;
+      /** A forEach task's instances, counted by status (one line for 10,000 of them). */
+      instances?: Record<string, number>;
     }
   >;
 }
@@ -82,6 +85,19 @@ export function executionReport(
         : {}),
     };
   }
+  // The latest run of each instance (a retried forEach task expands again).
+  const instances = new Map<string, TaskRunRecord>();
+  for (const run of runs) {
+    if (run.kind !== RunKind.instance) continue;
+    const seen = instances.get(run.task);
+    if (!seen || seen.seq < run.seq) instances.set(run.task, run);
+  }
+  for (const run of instances.values()) {
+    const entry = tasks[specTaskOf(run.task)];
+    if (!entry) continue;
+    entry.instances ??= {};
+    entry.instances[run.status] = (entry.instances[run.status] ?? 0) + 1;
+  }
   for (const run of runs) {
     if (run.kind === RunKind.undo && run.target !== null && !own.has(run.target)) {
       cleanup.push({
@@ -125,6 +141,7 @@ const MARK: Record<string, string> = {
   ready: "rdy ",
   retrying: "rtry",
   blocked: "blkd",
+  expanded: "each",
 };
 
 /** A few lines for people: one per task, then the outcome. */
@@ -140,7 +157,9 @@ export function formatReport(report: ExecutionReport): string {
       task.error && typeof task.error === "object" && "message" in task.error
         ? `: ${String(task.error.message)}`
         : "";
-    lines.push(`  ${MARK[task.status] ?? task.status} ${name}${attempts}${error}`);
+    lines.push(
+      `  ${MARK[task.status] ?? task.status} ${name}${attempts}${instancesOf(task.instances)}${error}`,
+    );
     if (task.undo) lines.push(`       undo ${name}: ${task.undo.status}`);
     if (task.status === "waiting") lines.push(...waitingHint(report.id, name, task.deadline));
   }
@@ -149,6 +168,13 @@ export function formatReport(report: ExecutionReport): string {
   if (report.error) lines.push(`error: ${report.error.message}`);
   if (report.waitingFor) lines.push(`waiting for ${report.waitingFor}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** ` [instances: 3 succeeded, 2 running]`, or "" for a task without forEach instances. */
+function instancesOf(counts: Record<string, number> | undefined): string {
+  if (!counts) return "";
+  const parts = Object.entries(counts).map(([status, count]) => `${count.toLocaleString("en-US")} ${status}`);
+  return ` [instances: ${parts.join(", ")}]`;
 }
 
 /** What a waiting delegate waits for, until when, and the command that completes it. */

@@ -9,6 +9,7 @@ import { callbackLinkRead } from "../definition/callback-reads.js";
 import type { TaskContext, WorkflowSpec } from "../definition/spec.js";
 import { evaluateCondition, evaluateTemplate, type ExpressionScope } from "../definition/expressions.js";
 import type { Engine, Outcome } from "../engine/engine.js";
+import { instanceIndex, MAX_FOR_EACH_ITEMS, specTaskOf } from "../engine/for-each.js";
 import { Origin, RunKind, type TaskRunRecord } from "../engine/store.js";
 import { getAction } from "../actions/registry.js";
 import { versionKey } from "../engine/version-key.js";
@@ -77,7 +78,7 @@ export class ActionNotAllowedError extends TaskFailure {
  */
 function checkPolicy(policy: RunPolicy, workflow: LoadedWorkflow, run: TaskRunRecord, isUndo: boolean): void {
   if (workflow.origin !== Origin.http) return;
-  const task = workflow.spec.tasks[run.task]!;
+  const task = workflow.spec.tasks[specTaskOf(run.task)]!;
   const uses: ActionUse[] = isUndo
     ? [{ task: run.task, where: "undo.action", action: task.undo!.action }]
     : [{ task: run.task, where: "action", action: task.action }];
@@ -106,9 +107,32 @@ function scopeOf(
     inputs: workflow.input,
     tasks,
     execution: { id: run.executionId, workflow: workflow.spec.name },
-    item: undefined,
+    // Only an instance of a forEach task has these (validation refuses them elsewhere).
+    ...(run.kind === RunKind.instance ? { item: run.item, index: instanceIndex(run.task) } : {}),
     callback,
   } as ExpressionScope;
+}
+
+/**
+ * Evaluates a forEach task's list: its outcome creates one instance per item. Anything but a
+ * list fails the task for good (the same predecessors would yield the same value again).
+ */
+async function expand(run: TaskRunRecord, forEach: string, scope: ExpressionScope): Promise<Outcome> {
+  const items = await evaluateTemplate(forEach, scope);
+  if (!Array.isArray(items)) {
+    const shown = items === undefined ? "nothing" : JSON.stringify(items);
+    throw new TaskFailure(
+      `forEach ${JSON.stringify(forEach)} yielded ${shown.length > 200 ? `${shown.slice(0, 200)}...` : shown}, expected a list (a path over a list of one yields its item: wrap the expression in [ ] to keep a list)`,
+      { retryable: false, type: "ForEachNotAList" },
+    );
+  }
+  if (items.length > MAX_FOR_EACH_ITEMS) {
+    throw new TaskFailure(
+      `forEach ${JSON.stringify(forEach)} yielded ${items.length.toLocaleString("en-US")} items, more than the ${MAX_FOR_EACH_ITEMS.toLocaleString("en-US")} a task may fan out to: split the list across tasks`,
+      { retryable: false, type: "ForEachTooLong" },
+    );
+  }
+  return { run, status: "expanded", items };
 }
 
 /**
@@ -128,21 +152,26 @@ export async function runAttempt(
       const output = await evaluateTemplate(spec.output, scopeOf(run, workflow, results));
       return { run, status: "succeeded", output: output ?? null };
     }
-    const task = spec.tasks[run.task];
+    const task = spec.tasks[specTaskOf(run.task)];
     if (!task) throw new TaskFailure(`the workflow has no task "${run.task}"`, { retryable: false });
     const isUndo = run.kind === RunKind.undo;
     const policy = deps.policy ?? DEFAULT_RUN_POLICY;
     checkPolicy(policy, workflow, run, isUndo);
     const results = await deps.readResults(run, isUndo ? [run.task, ...task.dependsOn] : task.dependsOn);
     const scope = scopeOf(run, workflow, results);
-    if (!isUndo && task.when !== undefined && !(await evaluateCondition(task.when, scope))) {
+    const isInstance = run.kind === RunKind.instance;
+    // `when` decides the whole forEach task, once, before its list is evaluated.
+    if (!isUndo && !isInstance && task.when !== undefined && !(await evaluateCondition(task.when, scope))) {
       return { run, status: "skipped" };
     }
+    if (!isUndo && !isInstance && task.forEach !== undefined) return await expand(run, task.forEach, scope);
     const action = isUndo ? task.undo!.action : task.action;
     const updated = (workflow.base ?? 0) > 0;
+    // An instance's version is its item's too: a function's with may not read it.
+    const keyed = (args: unknown) => (isInstance ? { item: run.item, args } : args);
     if (action === "delegate" && !isUndo) {
       // What it waits for is its definition and its predecessors' results (its with reads the callback).
-      const key = versionKey(task, null, { predecessors: Object.fromEntries(results) });
+      const key = versionKey(task, keyed(null), { predecessors: Object.fromEntries(results) });
       const reused = updated ? await reuse(deps, run, key) : null;
       if (reused) return reused;
       await startWaiting(deps, run, task.with, scope, policy, key);
@@ -167,10 +196,11 @@ export async function runAttempt(
       inputs: workflow.input,
       baseDir: workflow.baseDir,
       egress: policy.egress,
+      ...(isInstance ? { item: scope.item, index: scope.index } : {}),
     };
     const key = isUndo
       ? undefined
-      : versionKey(task, args ?? {}, {
+      : versionKey(task, keyed(args ?? {}), {
           code: action === "function" ? (workflow.code ?? null) : null,
           predecessors: action === "function" ? Object.fromEntries(results) : undefined,
         });
@@ -298,10 +328,11 @@ async function sendNotify(
 const NOTIFY_ATTEMPTS = 5;
 
 function functionBody(workflow: LoadedWorkflow, run: TaskRunRecord, results: Map<string, TaskResult>) {
-  const fn = workflow.functions?.get(run.task);
+  const fn = workflow.functions?.get(specTaskOf(run.task));
   if (!fn) return undefined;
   const depsOutputs: Record<string, unknown> = {};
-  for (const name of workflow.spec.tasks[run.task]!.dependsOn) depsOutputs[name] = results.get(name)?.output;
+  for (const name of workflow.spec.tasks[specTaskOf(run.task)]!.dependsOn)
+    depsOutputs[name] = results.get(name)?.output;
   return async (_args: Record<string, unknown>, ctx: TaskContext) => fn(depsOutputs, ctx);
 }
 

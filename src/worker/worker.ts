@@ -6,7 +6,7 @@
  */
 import type { ClaimOptions, Engine, Outcome, RunRef, StepResult } from "../engine/engine.js";
 import { runLayout, type RunLayout } from "../engine/plan.js";
-import type { Store, TaskRunRecord } from "../engine/store.js";
+import { RunKind, type Store, type TaskRunRecord } from "../engine/store.js";
 import { isStoreUnavailable, type TaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { RunPolicy } from "../actions/run-policy.js";
@@ -330,8 +330,10 @@ export class Worker {
   /** Caches the results the engine applied (a stale report must not stand in for the real one). */
   private remember(outcomes: readonly Outcome[], applied: readonly boolean[]): void {
     outcomes.forEach((outcome, i) => {
-      if (!applied[i] || outcome.status === "failed" || outcome.status === "interrupted") return;
+      if (!applied[i] || (outcome.status !== "succeeded" && outcome.status !== "skipped")) return;
       const run = outcome.run as TaskRunRecord;
+      // No expression reads an instance (`NAME[i]`) by name; its forEach task's output is read from the store.
+      if (run.kind === RunKind.instance) return;
       let byTraversal = this.results.get(run.executionId);
       if (!byTraversal) {
         byTraversal = new Map();

@@ -102,7 +102,8 @@ export function eventsOf(events: readonly ExecutionEvent[], type: string, task?:
 export type Decision =
   | { status: "succeeded"; output: unknown; versionKey?: string; reusedFrom?: number }
   | { status: "failed"; error: TaskError }
-  | { status: "skipped" };
+  | { status: "skipped" }
+  | { status: "expanded"; items: unknown[] };
 
 export const succeed = (run: TaskRunRecord): Decision => ({
   status: "succeeded",
@@ -122,8 +123,9 @@ export async function drive(
   engine: Engine,
   executionId: string,
   decide: (run: TaskRunRecord) => Decision | Promise<Decision> = succeed,
+  limit = 10,
 ): Promise<TaskRunRecord[]> {
-  const claimOptions = { owner: "driver", limit: 10, executionId };
+  const claimOptions = { owner: "driver", limit, executionId };
   const order: TaskRunRecord[] = [];
   let claimed = await engine.claim(claimOptions);
   while (claimed.length > 0) {

@@ -17,6 +17,7 @@ import { codeCases } from "./code.cases.js";
 import { delegateCases } from "./delegates.cases.js";
 import { endToEndCases } from "./end-to-end.cases.js";
 import { engineOn, FakeClock } from "./fixtures.js";
+import { forEachCases } from "./for-each.cases.js";
 import { interruptionCases } from "./interruptions.cases.js";
 import { raceCases } from "./races.cases.js";
 import { recordCases } from "./records.cases.js";
@@ -99,6 +100,7 @@ export function storeConformanceSuite(
     delegateCases(ctx);
     transactionCases(ctx);
     endToEndCases(ctx);
+    forEachCases(ctx);
     workflowCases(ctx);
     traversalCases(ctx);
     traversalEngineCases(ctx);

@@ -74,7 +74,7 @@ const EXPECTED: Record<string, string[]> = {
     'many-errors.yaml:4:3: task "fetch": "with.url" is missing, expected an http: or https: URL (action http)',
     'many-errors.yaml:6:14: task "fetch": "timeout" is "10 minutes", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
     'many-errors.yaml:9:20: task "parse": unknown task "fecth" in "after" (known tasks: fetch, store)',
-    'many-errors.yaml:13:5: task "store": unknown field "allowfailure" (did you mean "allowFailure"?); expected one of: action, with, after, when, trigger, allowFailure, retry, timeout, undo, description',
+    'many-errors.yaml:13:5: task "store": unknown field "allowfailure" (did you mean "allowFailure"?); expected one of: action, with, after, when, forEach, maxParallel, trigger, allowFailure, retry, timeout, undo, description',
     'many-errors.yaml:14:22: task "store": unknown task "pars" in the expression "${{ tasks.pars.output }}" of "with.command" (known tasks: fetch, parse)',
   ],
   "missing-name.yaml": [
@@ -97,7 +97,7 @@ const EXPECTED: Record<string, string[]> = {
     'unknown-expression-task.yaml:9:16: task "load": unknown task "extrct" in the expression "${{ tasks.extrct.output.stdout }}" of "with.message" (known tasks: extract)',
   ],
   "unknown-field.yaml": [
-    'unknown-field.yaml:7:5: task "second": unknown field "aftr" (did you mean "after"?); expected one of: action, with, after, when, trigger, allowFailure, retry, timeout, undo, description',
+    'unknown-field.yaml:7:5: task "second": unknown field "aftr" (did you mean "after"?); expected one of: action, with, after, when, forEach, maxParallel, trigger, allowFailure, retry, timeout, undo, description',
     'unknown-field.yaml:8:14: task "second": unknown field "attempt" (did you mean "attempts"?); expected one of: attempts, backoff, factor, maxBackoff, interruptions',
   ],
   "unterminated-expression.yaml": [

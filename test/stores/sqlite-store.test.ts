@@ -130,7 +130,7 @@ describe("SqliteStore", () => {
       "DROP TABLE workflows; ALTER TABLE executions DROP COLUMN origin; ALTER TABLE task_runs DROP COLUMN interruptions; " +
         "ALTER TABLE executions DROP COLUMN code; ALTER TABLE task_runs DROP COLUMN code; DROP TABLE traversals; " +
         "ALTER TABLE executions DROP COLUMN base; ALTER TABLE executions DROP COLUMN next_seq; " +
-        ["version_key", "reused_from", "target", "undone_at", "superseded_by"]
+        ["version_key", "reused_from", "target", "undone_at", "superseded_by", "item"]
           .map((column) => `ALTER TABLE task_runs DROP COLUMN ${column}; `)
           .join("") +
         "DELETE FROM schema_migrations WHERE version > 1",

@@ -25,6 +25,7 @@ import type {
   ExecutionCounts,
 } from "../../engine/store.js";
 import { zeroCounts } from "../execution-counts.js";
+import { countsDown } from "../../engine/states.js";
 import { copyRun, matches, sumDeltas } from "./run-records.js";
 
 export { matches } from "./run-records.js";
@@ -365,8 +366,7 @@ export class MemoryStore implements Store {
         const resolved: TaskRunRecord[] = [];
         for (const delta of sumDeltas(deltas)) {
           const updated = this.updateSlot(delta.executionId, delta.seq, (run) => {
-            if (run.traversal !== delta.traversal || run.status !== "blocked" || run.pending <= 0)
-              return null;
+            if (run.traversal !== delta.traversal || !countsDown(run.status) || run.pending <= 0) return null;
             const next = copyRun(run);
             next.pending = Math.max(0, run.pending - delta.count);
             next.failedPredecessors += delta.failed;

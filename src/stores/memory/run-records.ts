@@ -34,6 +34,7 @@ export function copyRun(run: TaskRunRecord): TaskRunRecord {
     target: run.target,
     undoneAt: run.undoneAt,
     supersededBy: run.supersededBy,
+    item: run.item,
     output: run.output,
     error: run.error,
     startedAt: run.startedAt,

@@ -158,6 +158,11 @@ CREATE TABLE traversals (
 );
 `;
 
+const V6_ITEM = `
+-- forEach: the item of an instance run; NULL on every other run (and every older row).
+ALTER TABLE task_runs ADD COLUMN item json;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS_AND_WORKFLOWS },
@@ -165,6 +170,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, sql: V3_INTERRUPTIONS },
   { version: 4, sql: V4_CODE },
   { version: 5, sql: V5_TRAVERSALS },
+  { version: 6, sql: V6_ITEM },
 ];
 
 /** The schema version this code writes. */

@@ -83,6 +83,7 @@ const RUN_COLUMN_TYPES: readonly (readonly [column: string, arrayType: string, c
   ["target", "integer[]"],
   ["undone_at", "bigint[]"],
   ["superseded_by", "text[]"],
+  ["item", "text[]", "json"],
 ];
 
 /**
@@ -207,6 +208,7 @@ export interface TaskRunRow {
   target: number | null;
   undone_at: number | null;
   superseded_by: string | null;
+  item: unknown;
 }
 
 /**
@@ -259,6 +261,7 @@ export function runColumns(runs: readonly TaskRunRecord[]): unknown[][] {
       r.target,
       r.undoneAt,
       r.supersededBy,
+      json(r.item),
     ];
     for (let c = 0; c < count; c++) columns[c]![i] = values[c];
   });
@@ -295,6 +298,7 @@ export function toRun(row: TaskRunRow): TaskRunRecord {
     target: row.target ?? null,
     undoneAt: row.undone_at ?? null,
     supersededBy: row.superseded_by ?? null,
+    item: row.item ?? null,
     output: row.output ?? null,
     error: row.error ?? null,
     startedAt: row.started_at,

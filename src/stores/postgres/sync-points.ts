@@ -17,7 +17,7 @@ import { runColumnsOf } from "./schema.js";
 /**
  * `$1..$6`: execution ids, seqs, traversals, counts, failed and skipped sums, one element per
  * successor (see sumDeltas: each successor at most once per statement). The guard (traversal,
- * blocked, pending > 0) is checked when the row is locked; a row that fails it is left alone.
+ * blocked or expanded, pending > 0) is checked when the row is locked; a row that fails it is left alone.
  */
 export const DECREMENT_SYNC_POINTS = plannedPerCall(`
 WITH d AS (
@@ -26,7 +26,7 @@ WITH d AS (
 ), locked AS (
   SELECT t.execution_id, t.seq, d.count, d.failed, d.skipped
   FROM task_runs t JOIN d ON t.execution_id = d.execution_id AND t.seq = d.seq
-  WHERE t.traversal = d.traversal AND t.status = 'blocked' AND t.pending > 0
+  WHERE t.traversal = d.traversal AND t.status IN ('blocked', 'expanded') AND t.pending > 0
   ORDER BY t.execution_id, t.seq
   FOR NO KEY UPDATE OF t
 ), changed AS (
@@ -35,7 +35,7 @@ WITH d AS (
     failed_predecessors = t.failed_predecessors + l.failed,
     skipped_predecessors = t.skipped_predecessors + l.skipped
   FROM locked l
-  WHERE t.execution_id = l.execution_id AND t.seq = l.seq AND t.status = 'blocked' AND t.pending > 0
+  WHERE t.execution_id = l.execution_id AND t.seq = l.seq AND t.status IN ('blocked', 'expanded') AND t.pending > 0
   RETURNING ${runColumnsOf("t")}
 )
 SELECT * FROM changed WHERE pending = 0`);
@@ -47,7 +47,7 @@ SELECT * FROM changed WHERE pending = 0`);
 export const DECREMENT_SYNC_POINT =
   "UPDATE task_runs SET pending = greatest(pending - $4, 0), failed_predecessors = failed_predecessors + $5, " +
   "skipped_predecessors = skipped_predecessors + $6 " +
-  "WHERE execution_id = $1 AND seq = $2 AND traversal = $3 AND status = 'blocked' AND pending > 0 " +
+  "WHERE execution_id = $1 AND seq = $2 AND traversal = $3 AND status IN ('blocked', 'expanded') AND pending > 0 " +
   `RETURNING ${runColumnsOf("task_runs")}`;
 
 /** The parameter arrays of DECREMENT_SYNC_POINTS for deltas already summed per successor. */

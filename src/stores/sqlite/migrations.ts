@@ -158,6 +158,11 @@ CREATE TABLE traversals (
 );
 `;
 
+const V7_ITEM = `
+-- forEach: the item of an instance run (JSON); NULL on every other run (and every older row).
+ALTER TABLE task_runs ADD COLUMN item TEXT;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS },
@@ -166,6 +171,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, sql: V4_INTERRUPTIONS },
   { version: 5, sql: V5_CODE },
   { version: 6, sql: V6_TRAVERSALS },
+  { version: 7, sql: V7_ITEM },
 ];
 
 /** The schema version this code writes. */

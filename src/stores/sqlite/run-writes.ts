@@ -14,6 +14,7 @@ import type {
   TaskRunRecord,
 } from "../../engine/store.js";
 import { copyRun, matches, sumDeltas, type SummedDelta } from "../memory/run-records.js";
+import { countsDown } from "../../engine/states.js";
 import type { Queries } from "./queries.js";
 import type { RunCache } from "./run-cache.js";
 import { assignments, placeholders, setList } from "./sql.js";
@@ -34,7 +35,7 @@ import {
 const DECREMENT =
   "UPDATE task_runs SET pending = max(pending - ?, 0), failed_predecessors = failed_predecessors + ?, " +
   "skipped_predecessors = skipped_predecessors + ? " +
-  "WHERE execution_id = ? AND traversal = ? AND status = 'blocked' AND pending > 0 AND ";
+  "WHERE execution_id = ? AND traversal = ? AND status IN ('blocked', 'expanded') AND pending > 0 AND ";
 const DECREMENT_ONE = `${DECREMENT}seq = ?`;
 const DECREMENT_ONE_READ = `${DECREMENT}seq = ? RETURNING ${RUN_STATE_SELECT}`;
 // The successors of one finished run in one statement (a fan-out of 10,000 is one update).
@@ -205,7 +206,7 @@ export class RunWrites {
 
   private decrementOne(d: SummedDelta, resolved: TaskRunRecord[]): void {
     const run = this.current(d.executionId, d.seq);
-    if (!run || run.traversal !== d.traversal || run.status !== "blocked" || run.pending <= 0) return;
+    if (!run || run.traversal !== d.traversal || !countsDown(run.status) || run.pending <= 0) return;
     const changes = this.q
       .prepare(DECREMENT_ONE)
       .run(d.count, d.failed, d.skipped, d.executionId, d.traversal, d.seq).changes;

@@ -107,7 +107,7 @@ export function toExecution(
 
 /**
  * The columns of `task_runs`, in the order rows are read (raw arrays: better-sqlite3 builds an
- * array far faster than an object with 26 named properties) and inserted. The identity comes
+ * array far faster than an object with 32 named properties) and inserted. The identity comes
  * last, so a statement whose caller already knows it (a compare-and-set names the run) reads
  * only the first RUN_STATE_COUNT columns, or those and `seq`.
  */
@@ -140,6 +140,7 @@ export const RUN_COLUMNS = [
   "target",
   "undone_at",
   "superseded_by",
+  "item",
   "seq",
   "execution_id",
   "traversal",
@@ -199,6 +200,7 @@ export function runValues(r: TaskRunRecord): SqlValue[] {
     r.target,
     r.undoneAt,
     r.supersededBy,
+    json(r.item),
     r.seq,
     r.executionId,
     r.traversal,
@@ -208,12 +210,12 @@ export function runValues(r: TaskRunRecord): SqlValue[] {
 /** The record of a row; `known` supplies the identity columns the row was read without. */
 export function toRun(row: TaskRunRow, known?: RunIdentity): TaskRunRecord {
   return {
-    executionId: known ? known.executionId : (row[29] as string),
-    seq: known?.seq ?? (row[28] as number),
+    executionId: known ? known.executionId : (row[30] as string),
+    seq: known?.seq ?? (row[29] as number),
     task: row[0] as string,
     kind: row[1] as RunKind,
     status: row[2] as TaskStatus,
-    traversal: known ? known.traversal : (row[30] as string),
+    traversal: known ? known.traversal : (row[31] as string),
     attempt: row[3] as number,
     maxAttempts: row[4] as number,
     interruptions: row[21] as number,
@@ -235,6 +237,7 @@ export function toRun(row: TaskRunRow, known?: RunIdentity): TaskRunRecord {
     target: row[25] as number | null,
     undoneAt: row[26] as number | null,
     supersededBy: row[27] as string | null,
+    item: parseJson(row[28] as string | null),
     output: parseJson(row[17] as string | null),
     error: parseJson(row[18] as string | null) as TaskError | null,
     startedAt: row[19] as number | null,
