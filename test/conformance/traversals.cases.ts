@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { TraversalConflictError, type Engine } from "../../src/engine/engine.js";
 import type { TaskRunRecord, TraversalRecord } from "../../src/engine/store.js";
+import { versionKey } from "../../src/engine/version-key.js";
 import { drive, eventsOf, failure, LEASE_MS, ref, workflowSpec, type Decision } from "./fixtures.js";
 import type { SuiteContext } from "./store.suite.js";
 
@@ -111,13 +112,15 @@ const living = (v: number, extra: Record<string, object> = {}) =>
     b: { after: ["a"], with: { v }, undo: { action: "noop", with: {} }, ...extra.b },
   });
 
-/** Decides like a worker that keys versions by task and `with` and reuses what it finds. */
+/** Decides like a worker: keys each version as a worker does and reuses what it finds. */
 function keyed(store: SuiteContext["store"]) {
   return async (run: TaskRunRecord): Promise<Decision> => {
     if (run.kind !== "task") return { status: "succeeded", output: null };
     const execution = (await store.getExecution(run.executionId))!;
     const spec = run.traversal === execution.traversal ? execution.spec : null;
-    const key = `${run.task}:${JSON.stringify(spec?.tasks[run.task]?.with ?? null)}`;
+    // The worker's own key, over `with` as written (these tasks' expressions read nothing).
+    const task = spec?.tasks[run.task];
+    const key = task ? versionKey(task, task.with) : `${run.task}:stale`;
     const version = execution.base > 0 ? await store.findVersion(run.executionId, run.task, key) : undefined;
     if (version)
       return { status: "succeeded", output: version.output, versionKey: key, reusedFrom: version.seq };
@@ -214,6 +217,26 @@ export function traversalEngineCases(ctx: SuiteContext): void {
       const events = await ctx.store.listEvents(execution.id);
       expect(eventsOf(events, "traversal:started")).toHaveLength(1);
       expect(eventsOf(events, "task:reused", "a")).toHaveLength(1);
+    });
+
+    it("inverted dependencies: both tasks run again, and the old ones are undone in the old graph's order", async () => {
+      const engine = ctx.engine();
+      const decide = keyed(ctx.store);
+      const { execution } = await engine.start(living(1), {});
+      await drive(engine, execution.id, decide);
+      const inverted = workflowSpec("living", {
+        b: { with: { v: 1 }, undo: { action: "noop", with: {} } },
+        a: { after: ["b"], undo: { action: "noop", with: {} }, retry: { attempts: 3 } },
+      });
+      const { execution: updated } = await engine.update(execution.id, inverted);
+      const order = await drive(engine, execution.id, decide);
+      expect(order.filter((run) => run.kind === "task").map((run) => run.task)).toEqual(["b", "a"]);
+      const runs = await ctx.store.listRuns(execution.id);
+      expect(runIn(runs, "a", updated.traversal).reusedFrom).toBeNull();
+      expect(runIn(runs, "b", updated.traversal).reusedFrom).toBeNull();
+      // In the start's graph b depended on a: b's undo first.
+      expect(order.filter((run) => run.kind === "undo").map((run) => run.task)).toEqual(["b", "a"]);
+      expect(await ctx.store.getExecution(execution.id)).toMatchObject({ status: "succeeded" });
     });
 
     it("undo runs every live version's undo in reverse dependency order and ends undone", async () => {
