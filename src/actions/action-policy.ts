@@ -16,6 +16,8 @@ export const DEFAULT_HTTP_ACTIONS: readonly string[] = Object.freeze([
   "fail",
   "http",
   "delegate",
+  // A client of the API may start any registered workflow already; the child keeps its own origin.
+  "workflow",
 ]);
 
 /** How an operator changes the policy; named in every refusal. */

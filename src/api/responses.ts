@@ -88,6 +88,24 @@ export const executionReport = z
     error: z.object({ type: z.string(), message: z.string(), task: z.string().optional() }).optional(),
     createdAt: isoTime,
     finishedAt: isoTime.optional(),
+    parent: z
+      .object({ id: z.string(), task: z.string(), attempt: z.number().int() })
+      .optional()
+      .describe(
+        "Set on a sub-workflow's execution: the parent execution's task (and attempt) that started it.",
+      ),
+    children: z
+      .array(
+        z.object({
+          id: z.string(),
+          workflow: z.string(),
+          status: executionStatus,
+          task: z.string(),
+          attempt: z.number().int(),
+        }),
+      )
+      .optional()
+      .describe("The sub-workflows its tasks started (`action: workflow`), one per attempt."),
     tasks: z.record(
       z.string(),
       z.object({

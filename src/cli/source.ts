@@ -7,7 +7,7 @@ import { Engine } from "../engine/engine.js";
 import type { ExecutionStatus } from "../engine/states.js";
 import type { ExecutionEvent } from "../engine/store.js";
 import { openStore } from "../runtime/open-store.js";
-import { executionReport, type ExecutionReport } from "../runtime/report.js";
+import { executionReport, subflowLinks, type ExecutionReport } from "../runtime/report.js";
 import { apiPath, callApi, serverTarget } from "./client.js";
 import { followServer, followStore, type OnEvents } from "./follow.js";
 import type { CliIO } from "./io.js";
@@ -43,7 +43,11 @@ export async function openSource(
   const store = await openStore(storeUrl(options, io), io.cwd);
   const engine = new Engine(store);
   return {
-    report: async (id) => executionReport(await engine.getExecution(id), await store.listRuns(id)),
+    report: async (id) => {
+      const execution = await engine.getExecution(id);
+      const runs = await store.listRuns(id);
+      return executionReport(execution, runs, await subflowLinks(store, execution, runs));
+    },
     events: async (id) => {
       // Asked first so that an unknown id says so rather than printing an empty history.
       await engine.getExecution(id);

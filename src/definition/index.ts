@@ -45,5 +45,6 @@ export {
   workflowSchema,
   type WorkflowSource,
 } from "./schema.js";
+export { subflowReferences, type SubflowReference } from "./subflow-references.js";
 export { extractExpressions, splitTemplate, type TemplatePart } from "./templates.js";
 export { validateSpec } from "./validate-spec.js";

@@ -63,6 +63,12 @@ export function checkWorkflow(spec: WorkflowSpec): Problem[] {
         );
       }
     }
+    if (task.action === "workflow" && task.with.workflow === spec.name) {
+      report(
+        ["with", "workflow"],
+        `"with.workflow" is ${quote(spec.name)}, the workflow itself: a workflow cannot start itself as its own sub-workflow`,
+      );
+    }
     // Pushed one by one: a spread of thousands of problems would overflow the call stack.
     for (const problem of argumentProblems(name, task)) problems.push(problem);
     const fields: [Path, unknown, boolean][] = [

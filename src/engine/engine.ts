@@ -11,7 +11,6 @@ import { ExecutionNotFoundError, type TaskError } from "../shared/errors.js";
 import { hashToken, newId, newToken } from "../shared/ids.js";
 import { resolveInputs } from "./inputs.js";
 import { applyOutcomes, compareRuns, failRuns, type RunFailure } from "./outcomes.js";
-import { planRuns } from "./plan.js";
 import { getWorkflow, registerWorkflow } from "./registry.js";
 import { reopenTask } from "./reopen.js";
 import {
@@ -26,6 +25,8 @@ import {
   type WorkflowRecord,
 } from "./store.js";
 import { compensate, endExecution, SpecCache, timeoutError, Transition } from "./transitions.js";
+import { recordExecution } from "./start-execution.js";
+import { DEFAULT_MAX_DEPTH, settleSubflows, startChild, type ChildRequest } from "./subflows.js";
 import { isTerminalExecution } from "./states.js";
 
 export { StateConflictError, WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
@@ -62,6 +63,8 @@ export interface ClaimOptions {
   limit: number;
   /** Only this execution's runs. */
   executionId?: string;
+  /** Only these executions' runs (a sync runner and its sub-workflows); with `executionId`, those too. */
+  executionIds?: readonly string[];
   /** The code ids whose functions the claimer has (see `ClaimRequest.codes`). */
   codes?: readonly string[];
 }
@@ -74,6 +77,11 @@ export interface EngineOptions {
   /** Called with every event after its transaction committed (logging, metrics, progress). */
   onEvents?: (events: readonly ExecutionEvent[]) => void;
   random?: () => number;
+  /**
+   * Default 10: how deep sub-workflows may nest (a top execution is 0). A `workflow` task that
+   * would start a child deeper fails, not retried: a workflow that starts itself stops there.
+   */
+  maxDepth?: number;
 }
 
 /** The answer to a callback: what happened to the delegate behind a token. */
@@ -85,6 +93,8 @@ export type CallbackResult =
 
 export class Engine {
   readonly leaseMs: number;
+  /** How deep sub-workflows may nest (see `EngineOptions.maxDepth`). */
+  readonly maxDepth: number;
   /** Where "now" comes from: `options.clock`, else the store's (see `Store.clock`). */
   readonly clock: Clock;
   private readonly specs = new SpecCache();
@@ -95,6 +105,7 @@ export class Engine {
     private readonly options: EngineOptions = {},
   ) {
     this.leaseMs = options.leaseMs ?? 30_000;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.clock = options.clock ?? store.clock;
     this.random = options.random ?? Math.random;
   }
@@ -112,41 +123,11 @@ export class Engine {
     const now = this.clock.now();
     const resolvedInput = resolveInputs(spec, input);
     const id = options.id ?? newId();
-    const traversal = newId();
-    const { layout } = this.specs.remember(id, spec);
-    const execution: ExecutionRecord = {
-      id,
-      workflow: spec.name,
-      version: spec.version ?? null,
-      spec,
-      input: resolvedInput,
-      status: "running",
-      traversal,
-      output: null,
-      error: null,
-      failures: 0,
-      endStatus: null,
-      deadline: spec.timeout !== undefined ? now + spec.timeout : null,
-      baseDir: options.baseDir ?? null,
-      origin: options.origin ?? Origin.direct,
-      code: options.code ?? null,
-      createdAt: now,
-      updatedAt: now,
-      finishedAt: null,
-    };
-    const runs = planRuns(spec, layout, id, traversal, now, execution.code);
-    return this.step(now, async (t) => {
-      await t.tx.insertExecution(execution);
-      await t.tx.insertRuns(runs);
-      t.event({
-        executionId: id,
-        type: EventType.executionCreated,
-        status: "running",
-        data: { workflow: spec.name, input: resolvedInput },
-      });
-      for (const run of runs) if (run.status === "ready") t.markReady(run);
-      if (layout.order.length === 0) await endExecution(t, execution, "succeeded", null);
-    }).then((result) => ({ execution, ready: result.ready }));
+    let execution!: ExecutionRecord;
+    const result = await this.step(now, async (t) => {
+      execution = await recordExecution(t, spec, resolvedInput, { ...options, id });
+    });
+    return { execution, ready: result.ready };
   }
 
   /** Registers a workflow definition (see `registerWorkflow`). */
@@ -230,6 +211,23 @@ export class Engine {
       if (waiting) t.runEvent(EventType.taskWaiting, waiting);
     });
     return waiting ? { token, run: waiting } : null;
+  }
+
+  /**
+   * A claimed `workflow` run starts its sub-workflow: in one transaction the run moves to waiting
+   * (its deadline the task's timeout) and the child execution is inserted, its id derived from
+   * the attempt. Answers the child, or null when the run was no longer ours. An unregistered
+   * workflow, an input it refuses or a child past `maxDepth` throws a non-retryable TaskFailure.
+   *
+   * @example
+   * const child = await engine.startChild(run, { workflow: "render", input: { page: 1 } });
+   */
+  async startChild(run: RunRef, request: ChildRequest): Promise<ExecutionRecord | null> {
+    let child: ExecutionRecord | null = null;
+    await this.step(this.clock.now(), async (t) => {
+      child = await startChild(t, run, request, this.maxDepth);
+    });
+    return child;
   }
 
   /** Finishes the delegate holding `token` with `output` (a third party's callback). */
@@ -421,18 +419,34 @@ export class Engine {
   }
 
   private async claimInto(t: Transition, options: ClaimOptions): Promise<void> {
-    const claimed = await t.tx.claimRuns({
-      now: t.now,
-      owner: options.owner,
-      // From now, not from the transaction's start: a long transaction must not shorten the lease
-      // (claimed at the end of one that settled 10,000 successors, it could expire at once).
-      leaseExpiresAt: Math.max(t.now, this.clock.now()) + this.leaseMs,
-      limit: options.limit,
-      executionId: options.executionId,
-      codes: options.codes,
-    });
-    t.claimedHere(claimed);
-    for (const run of claimed) t.runEvent(EventType.taskStarted, run, { worker: options.owner });
+    // Several executions: claimed one after the other, each up to what the others left.
+    const scopes: (string | undefined)[] =
+      options.executionIds === undefined
+        ? [options.executionId]
+        : [
+            ...new Set([
+              ...(options.executionId === undefined ? [] : [options.executionId]),
+              ...options.executionIds,
+            ]),
+          ];
+    let taken = 0;
+    for (const executionId of scopes) {
+      const limit = options.limit - taken;
+      if (limit <= 0) break;
+      const claimed = await t.tx.claimRuns({
+        now: t.now,
+        owner: options.owner,
+        // From now, not from the transaction's start: a long transaction must not shorten the lease
+        // (claimed at the end of one that settled 10,000 successors, it could expire at once).
+        leaseExpiresAt: Math.max(t.now, this.clock.now()) + this.leaseMs,
+        limit,
+        executionId,
+        codes: options.codes,
+      });
+      taken += claimed.length;
+      t.claimedHere(claimed);
+      for (const run of claimed) t.runEvent(EventType.taskStarted, run, { worker: options.owner });
+    }
   }
 
   /** Runs `fn` in one transaction and publishes its events once it committed. */
@@ -440,6 +454,7 @@ export class Engine {
     const result = await this.store.transaction(async (tx: StoreTx) => {
       const t = new Transition(tx, now, this.specs, this.random);
       await fn(t);
+      await settleSubflows(t);
       await t.flushFailures();
       if (t.events.length > 0) await tx.appendEvents(t.events);
       return t;

@@ -1,6 +1,7 @@
 import type { WorkflowSpec } from "../definition/spec.js";
-import { WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
-import { Origin, type Store, type WorkflowRecord } from "./store.js";
+import { subflowReferences } from "../definition/subflow-references.js";
+import { RecursiveWorkflowError, WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
+import { Origin, type Store, type StoreTx, type WorkflowRecord } from "./store.js";
 
 /** The same definition with the same functions, whatever version each carries. */
 function sameSpec(record: WorkflowRecord | undefined, spec: WorkflowSpec, code: string | null): boolean {
@@ -30,6 +31,7 @@ export async function registerWorkflow(
   code: string | null = null,
 ): Promise<WorkflowRecord> {
   return store.transaction(async (tx) => {
+    await refuseRecursion(tx, spec);
     if (spec.version !== undefined) {
       const existing = await tx.getWorkflow(spec.name, spec.version);
       if (existing && sameSpec(existing, spec, code)) return existing;
@@ -46,6 +48,27 @@ export async function registerWorkflow(
     await tx.insertWorkflow(record);
     return record;
   });
+}
+
+/**
+ * Follows the literal sub-workflow references of `spec` through the registry (a reference
+ * without a version follows the highest one) and refuses the definition when one leads back to
+ * its own name. Names not registered yet end their chain: they are checked when the task starts.
+ */
+async function refuseRecursion(tx: StoreTx, spec: WorkflowSpec): Promise<void> {
+  const visited = new Set<string>();
+  const walk = async (current: WorkflowSpec, chain: readonly string[]): Promise<void> => {
+    for (const { task, workflow, version } of subflowReferences(current)) {
+      const step = [...chain, `${current.name}.${task} -> ${workflow}`];
+      if (workflow === spec.name) throw new RecursiveWorkflowError(spec.name, step);
+      const key = `${workflow}@${version ?? "latest"}`;
+      if (visited.has(key)) continue;
+      visited.add(key);
+      const record = await tx.getWorkflow(workflow, version);
+      if (record) await walk(record.spec, step);
+    }
+  };
+  await walk(spec, []);
 }
 
 /** The registered workflow `name` (its highest version unless `version` is given). */

@@ -49,6 +49,13 @@ export class SpecCache {
   }
 }
 
+/** A sub-workflow's execution that ended in a transaction: its parent's run is settled before the commit. */
+export interface EndedChild {
+  execution: ExecutionRecord;
+  status: "succeeded" | EndStatus;
+  output: unknown;
+}
+
 /** What one transaction did, collected for the caller and flushed as events at its end. */
 export class Transition {
   readonly events: ExecutionEvent[] = [];
@@ -58,6 +65,8 @@ export class Transition {
   readonly ended = new Set<string>();
   /** Runs claimed for the caller in this transaction. */
   readonly claimed: TaskRunRecord[] = [];
+  /** Sub-workflows that ended here, for subflows.ts to settle their parents' runs. */
+  readonly endedChildren: EndedChild[] = [];
   /**
    * Task failures of this transaction, by execution, written last (see `flushFailures`): the
    * execution row is then always locked after the sync points, never before, so that two
@@ -174,6 +183,7 @@ export async function endExecution(
   );
   if (!changed) return;
   t.ended.add(execution.id);
+  if (execution.parent) t.endedChildren.push({ execution, status, output });
   t.event({
     executionId: execution.id,
     type: EXECUTION_EVENT[status],

@@ -1,5 +1,27 @@
-import type { ExecutionRecord, TaskRunRecord } from "../engine/store.js";
+import type { ExecutionRecord, Store, TaskRunRecord } from "../engine/store.js";
 import { RunKind } from "../engine/store.js";
+
+/** Where a sub-workflow's execution came from: its parent's execution, task and attempt. */
+export interface ParentLink {
+  id: string;
+  task: string;
+  attempt: number;
+}
+
+/** A sub-workflow an execution's task started (one per attempt). */
+export interface ChildLink {
+  id: string;
+  workflow: string;
+  status: string;
+  task: string;
+  attempt: number;
+}
+
+/** The sub-workflow links of an execution, as its report shows them. */
+export interface SubflowLinks {
+  parent?: ParentLink;
+  children: ChildLink[];
+}
 
 /** The object `weft run --json` and `weft status --json` print (and the HTTP API answers). */
 export interface ExecutionReport {
@@ -15,6 +37,10 @@ export interface ExecutionReport {
    * running any of its runs: "a worker that has etl v3".
    */
   waitingFor?: string;
+  /** Set on a sub-workflow's execution: the run of another execution that started it. */
+  parent?: ParentLink;
+  /** The sub-workflows its tasks started, by task and attempt (absent: none). */
+  children?: ChildLink[];
   tasks: Record<
     string,
     {
@@ -43,8 +69,42 @@ function waitingFor(execution: ExecutionRecord, runs: readonly TaskRunRecord[]):
   return `a worker that has ${execution.workflow} ${version}`;
 }
 
-/** The report of an execution and its runs (see ExecutionReport). */
-export function executionReport(execution: ExecutionRecord, runs: readonly TaskRunRecord[]): ExecutionReport {
+/**
+ * Reads what links an execution to other executions: the task of its parent that started it, and
+ * the sub-workflows its own tasks started (oldest task and attempt first).
+ */
+export async function subflowLinks(
+  store: Store,
+  execution: ExecutionRecord,
+  runs: readonly TaskRunRecord[],
+): Promise<SubflowLinks> {
+  const links: SubflowLinks = { children: [] };
+  if (execution.parent) {
+    const { executionId, seq, attempt } = execution.parent;
+    const [run] = await store.getRuns(executionId, [seq]);
+    links.parent = { id: executionId, task: run?.task ?? `#${seq}`, attempt };
+  }
+  const children = await store.listExecutions({ parentId: execution.id });
+  const taskOf = new Map(runs.map((run) => [run.seq, run.task]));
+  links.children = children
+    .filter((child) => child.parent !== null)
+    .sort((a, b) => a.parent!.seq - b.parent!.seq || a.parent!.attempt - b.parent!.attempt)
+    .map((child) => ({
+      id: child.id,
+      workflow: child.workflow,
+      status: child.status,
+      task: taskOf.get(child.parent!.seq) ?? `#${child.parent!.seq}`,
+      attempt: child.parent!.attempt,
+    }));
+  return links;
+}
+
+/** The report of an execution and its runs (see ExecutionReport), with its sub-workflow links when read. */
+export function executionReport(
+  execution: ExecutionRecord,
+  runs: readonly TaskRunRecord[],
+  links?: SubflowLinks,
+): ExecutionReport {
   const tasks: ExecutionReport["tasks"] = {};
   for (const run of runs) {
     if (run.kind !== RunKind.task) continue;
@@ -73,6 +133,8 @@ export function executionReport(execution: ExecutionRecord, runs: readonly TaskR
     createdAt: new Date(execution.createdAt).toISOString(),
     ...(execution.finishedAt ? { finishedAt: new Date(execution.finishedAt).toISOString() } : {}),
     ...(waiting === undefined ? {} : { waitingFor: waiting }),
+    ...(links?.parent ? { parent: links.parent } : {}),
+    ...(links && links.children.length > 0 ? { children: links.children } : {}),
     tasks,
   };
 }
@@ -92,6 +154,10 @@ const MARK: Record<string, string> = {
 /** A few lines for people: one per task, then the outcome. */
 export function formatReport(report: ExecutionReport): string {
   const lines = [`execution ${report.id} (${report.workflow}): ${report.status}`];
+  if (report.parent) {
+    const { id, task, attempt } = report.parent;
+    lines.push(`parent: ${id} (task "${task}", attempt ${attempt})`);
+  }
   for (const [name, task] of Object.entries(report.tasks)) {
     const attempts = task.attempts > 1 ? ` (${task.attempts} attempts)` : "";
     const error =
@@ -101,6 +167,13 @@ export function formatReport(report: ExecutionReport): string {
     lines.push(`  ${MARK[task.status] ?? task.status} ${name}${attempts}${error}`);
     if (task.undo) lines.push(`       undo ${name}: ${task.undo.status}`);
     if (task.status === "waiting") lines.push(...waitingHint(report.id, name, task.deadline));
+  }
+  if (report.children && report.children.length > 0) {
+    lines.push("children:");
+    for (const child of report.children)
+      lines.push(
+        `  ${child.id} (${child.workflow}): ${child.status}, task "${child.task}" attempt ${child.attempt}`,
+      );
   }
   if (report.error) lines.push(`error: ${report.error.message}`);
   if (report.waitingFor) lines.push(`waiting for ${report.waitingFor}`);

@@ -11,6 +11,7 @@ import { evaluateCondition, evaluateTemplate, type ExpressionScope } from "../de
 import type { Engine, Outcome } from "../engine/engine.js";
 import { Origin, RunKind, type TaskRunRecord } from "../engine/store.js";
 import { getAction } from "../actions/registry.js";
+import { parseArguments } from "../actions/arguments.js";
 import type { ActionContext } from "../actions/action.js";
 import { refusalMessage, type ActionUse } from "../actions/action-policy.js";
 import { DEFAULT_RUN_POLICY, type RunPolicy } from "../actions/run-policy.js";
@@ -55,6 +56,8 @@ export interface TaskRunnerDeps {
   throughOutage: <T>(call: () => Promise<T>) => Promise<T>;
   /** Default DEFAULT_RUN_POLICY: no shell or js for definitions from HTTP; no link-local or metadata hosts. */
   policy?: RunPolicy;
+  /** A `workflow` task started this sub-workflow (a sync runner follows it). */
+  onChildStarted?: (executionId: string) => void;
 }
 
 /** An action this worker's policy refuses to a definition from HTTP: fails the run for good. */
@@ -142,6 +145,10 @@ export async function runAttempt(
       string,
       unknown
     >;
+    if (action === "workflow" && !isUndo) {
+      await startSubflow(deps, run, args ?? {});
+      return null;
+    }
     const ctx: ActionContext = {
       get signal() {
         return abort.signal;
@@ -163,6 +170,17 @@ export async function runAttempt(
   } catch (thrown) {
     return { run, status: "failed", error: toTaskError(thrown) };
   }
+}
+
+/**
+ * A `workflow` task starts its sub-workflow and waits for it: the child's end settles the run
+ * (engine/subflows.ts), so this attempt reports nothing itself. A workflow that is not registered,
+ * an input it refuses or the depth limit throw a non-retryable failure, reported as the outcome.
+ */
+async function startSubflow(deps: TaskRunnerDeps, run: TaskRunRecord, args: Record<string, unknown>) {
+  const { workflow, version, input } = parseArguments("workflow", args);
+  const child = await deps.throughOutage(() => deps.engine.startChild(run, { workflow, version, input }));
+  if (child) deps.onChildStarted?.(child.id);
 }
 
 /** What a waiting delegate hands to a third party, in expressions as `callback`. */

@@ -20,6 +20,7 @@ import { engineOn, FakeClock } from "./fixtures.js";
 import { interruptionCases } from "./interruptions.cases.js";
 import { raceCases } from "./races.cases.js";
 import { recordCases } from "./records.cases.js";
+import { subflowCases } from "./subflows.cases.js";
 import { syncPointCases } from "./sync-points.cases.js";
 import { transactionCases } from "./transactions.cases.js";
 import { workflowCases } from "./workflows.cases.js";
@@ -99,5 +100,6 @@ export function storeConformanceSuite(
     transactionCases(ctx);
     endToEndCases(ctx);
     workflowCases(ctx);
+    subflowCases(ctx);
   });
 }

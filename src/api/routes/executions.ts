@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { ExecutionRecord } from "../../engine/store.js";
-import { executionReport } from "../../runtime/report.js";
+import { executionReport, subflowLinks } from "../../runtime/report.js";
 import type { ApiContext } from "../context.js";
 import { ApiError } from "../errors.js";
 import { eventList, executionList, executionReport as reportSchema, executionStarted } from "../responses.js";
@@ -22,8 +22,11 @@ import { decodeCursor, encodeCursor } from "./cursor.js";
 
 export function executionRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { engine, store } = ctx.runtime;
-  const report = async (id: string) =>
-    executionReport(await engine.getExecution(id), await store.listRuns(id));
+  const report = async (id: string) => {
+    const execution = await engine.getExecution(id);
+    const runs = await store.listRuns(id);
+    return executionReport(execution, runs, await subflowLinks(store, execution, runs));
+  };
 
   ctx.routes.add(
     app,

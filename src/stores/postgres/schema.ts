@@ -39,6 +39,11 @@ export interface ExecutionRow {
   base_dir: string | null;
   origin: string;
   code: string | null;
+  parent_id: string | null;
+  parent_seq: number | null;
+  parent_attempt: number | null;
+  parent_traversal: string | null;
+  depth: number;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -68,19 +73,19 @@ export const WORKFLOW_COLUMNS = "name, version, spec, origin, code, created_at";
 
 /** The columns of an execution without its immutable JSON (spec, input). */
 export const EXECUTION_STATE_COLUMNS =
-  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, created_at, updated_at, finished_at";
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, parent_id, parent_seq, parent_attempt, parent_traversal, depth, created_at, updated_at, finished_at";
 
 /** Every column of an execution, spec and input included. */
 export const EXECUTION_COLUMNS =
   "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, " +
-  "base_dir, origin, code, created_at, updated_at, finished_at";
+  "base_dir, origin, code, parent_id, parent_seq, parent_attempt, parent_traversal, depth, created_at, updated_at, finished_at";
 
 /** Inserts one execution; its values come from executionValues. */
 export const EXECUTION_INSERT =
   `INSERT INTO executions (${EXECUTION_COLUMNS}) ` +
-  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
 
-/** The 18 values of EXECUTION_INSERT, JSON columns as JSON text. */
+/** The 23 values of EXECUTION_INSERT, JSON columns as JSON text. */
 export function executionValues(e: ExecutionRecord): unknown[] {
   return [
     e.id,
@@ -98,10 +103,26 @@ export function executionValues(e: ExecutionRecord): unknown[] {
     e.baseDir ?? null,
     e.origin,
     e.code,
+    e.parent?.executionId ?? null,
+    e.parent?.seq ?? null,
+    e.parent?.attempt ?? null,
+    e.parent?.traversal ?? null,
+    e.depth ?? 0,
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
   ];
+}
+
+/** The parent link of a row: null when it has none (every row older than sub-workflows). */
+function parentOf(row: ExecutionRow): ExecutionRecord["parent"] {
+  if (row.parent_id == null || row.parent_seq == null || row.parent_attempt == null) return null;
+  return {
+    executionId: row.parent_id,
+    seq: row.parent_seq,
+    attempt: row.parent_attempt,
+    traversal: row.parent_traversal ?? "",
+  };
 }
 
 /** Builds the record from a row and the execution's parsed (cached) spec and input. */
@@ -125,6 +146,8 @@ export function toExecution(
     baseDir: row.base_dir,
     origin: row.origin as Origin,
     code: row.code ?? null,
+    parent: parentOf(row),
+    depth: row.depth ?? 0,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,

@@ -37,6 +37,11 @@ export interface ExecutionRow {
   base_dir: string | null;
   origin: string;
   code: string | null;
+  parent_id: string | null;
+  parent_seq: number | null;
+  parent_attempt: number | null;
+  parent_traversal: string | null;
+  depth: number;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -44,10 +49,10 @@ export interface ExecutionRow {
 
 /** The columns of an execution without its immutable JSON (spec, input). */
 export const EXECUTION_STATE_COLUMNS =
-  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, created_at, updated_at, finished_at";
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, parent_id, parent_seq, parent_attempt, parent_traversal, depth, created_at, updated_at, finished_at";
 
 export const EXECUTION_INSERT_COLUMNS =
-  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, created_at, updated_at, finished_at";
+  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, parent_id, parent_seq, parent_attempt, parent_traversal, depth, created_at, updated_at, finished_at";
 
 export function executionValues(e: ExecutionRecord): SqlValue[] {
   return [
@@ -66,10 +71,26 @@ export function executionValues(e: ExecutionRecord): SqlValue[] {
     e.baseDir ?? null,
     e.origin,
     e.code,
+    e.parent?.executionId ?? null,
+    e.parent?.seq ?? null,
+    e.parent?.attempt ?? null,
+    e.parent?.traversal ?? null,
+    e.depth ?? 0,
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
   ];
+}
+
+/** The parent link of a row: null when it has none (every row older than sub-workflows). */
+function parentOf(row: ExecutionRow): ExecutionRecord["parent"] {
+  if (row.parent_id == null || row.parent_seq == null || row.parent_attempt == null) return null;
+  return {
+    executionId: row.parent_id,
+    seq: row.parent_seq,
+    attempt: row.parent_attempt,
+    traversal: row.parent_traversal ?? "",
+  };
 }
 
 /** Builds the record from a row and the execution's parsed (cached) spec and input. */
@@ -93,6 +114,8 @@ export function toExecution(
     baseDir: row.base_dir,
     origin: row.origin as Origin,
     code: row.code ?? null,
+    parent: parentOf(row),
+    depth: row.depth ?? 0,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
