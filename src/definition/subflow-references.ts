@@ -35,3 +35,35 @@ export function subflowReferences(spec: WorkflowSpec): SubflowReference[] {
   }
   return references;
 }
+
+/** Finds a registered (or given) workflow by name and optional version. */
+export type WorkflowLookup = (
+  name: string,
+  version?: number,
+) => WorkflowSpec | undefined | Promise<WorkflowSpec | undefined>;
+
+/**
+ * Follows the literal sub-workflow references of `spec` through `lookup` and answers the first
+ * chain that leads back to its own name (`["a.sub -> b", "b.back -> a"]`), or null. Names that
+ * `lookup` does not know end their chain: they are checked when the task starts.
+ *
+ * @example
+ * await subflowCycle(a, (name) => specs.get(name)) // ["a.sub -> b", "b.back -> a"]
+ */
+export async function subflowCycle(spec: WorkflowSpec, lookup: WorkflowLookup): Promise<string[] | null> {
+  const visited = new Set<string>();
+  const walk = async (current: WorkflowSpec, chain: readonly string[]): Promise<string[] | null> => {
+    for (const { task, workflow, version } of subflowReferences(current)) {
+      const step = [...chain, `${current.name}.${task} -> ${workflow}`];
+      if (workflow === spec.name) return step;
+      const key = `${workflow}@${version ?? "latest"}`;
+      if (visited.has(key)) continue;
+      visited.add(key);
+      const next = await lookup(workflow, version);
+      const found = next ? await walk(next, step) : null;
+      if (found) return found;
+    }
+    return null;
+  };
+  return walk(spec, []);
+}

@@ -1,5 +1,5 @@
 import type { WorkflowSpec } from "../definition/spec.js";
-import { subflowReferences } from "../definition/subflow-references.js";
+import { subflowCycle } from "../definition/subflow-references.js";
 import { RecursiveWorkflowError, WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
 import { Origin, type Store, type StoreTx, type WorkflowRecord } from "./store.js";
 
@@ -50,25 +50,13 @@ export async function registerWorkflow(
   });
 }
 
-/**
- * Follows the literal sub-workflow references of `spec` through the registry (a reference
- * without a version follows the highest one) and refuses the definition when one leads back to
- * its own name. Names not registered yet end their chain: they are checked when the task starts.
- */
+/** Refuses a definition whose literal sub-workflow references lead back to it (see `subflowCycle`). */
 async function refuseRecursion(tx: StoreTx, spec: WorkflowSpec): Promise<void> {
-  const visited = new Set<string>();
-  const walk = async (current: WorkflowSpec, chain: readonly string[]): Promise<void> => {
-    for (const { task, workflow, version } of subflowReferences(current)) {
-      const step = [...chain, `${current.name}.${task} -> ${workflow}`];
-      if (workflow === spec.name) throw new RecursiveWorkflowError(spec.name, step);
-      const key = `${workflow}@${version ?? "latest"}`;
-      if (visited.has(key)) continue;
-      visited.add(key);
-      const record = await tx.getWorkflow(workflow, version);
-      if (record) await walk(record.spec, step);
-    }
-  };
-  await walk(spec, []);
+  const cycle = await subflowCycle(
+    spec,
+    async (name, version) => (await tx.getWorkflow(name, version))?.spec,
+  );
+  if (cycle) throw new RecursiveWorkflowError(spec.name, cycle);
 }
 
 /** The registered workflow `name` (its highest version unless `version` is given). */
