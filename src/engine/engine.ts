@@ -325,14 +325,18 @@ export class Engine {
    */
   async reap(now = this.clock.now(), limit = 500): Promise<StepResult> {
     return this.step(now, async (t) => {
-      const failures = (await t.tx.findExpiredRuns(now, limit)).map((run): RunFailure => {
+      const expired = await t.tx.findExpiredRuns(now, limit);
+      const subflows = await subflowRuns(t, expired);
+      const failures = expired.map((run): RunFailure => {
         const lease = run.status === "running";
         const error = lease
           ? timeoutError(
               `the lease of attempt ${run.attempt} expired: its worker stopped or died`,
               "LeaseExpired",
             )
-          : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
+          : subflows.has(run)
+            ? timeoutError(`the sub-workflow did not end within the task's timeout of ${run.timeout ?? 0} ms`)
+            : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
         return {
           run,
           error,
@@ -470,6 +474,17 @@ export class Engine {
       reaped: result.reaped,
     };
   }
+}
+
+/** The waiting runs among `runs` that wait for a sub-workflow rather than a callback. */
+async function subflowRuns(t: Transition, runs: readonly TaskRunRecord[]): Promise<Set<TaskRunRecord>> {
+  const found = new Set<TaskRunRecord>();
+  for (const run of runs) {
+    if (run.status !== "waiting") continue;
+    const { spec } = await t.specs.get(t.tx, run.executionId);
+    if (spec.tasks[run.task]?.action === "workflow") found.add(run);
+  }
+  return found;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -147,7 +147,10 @@ export function subflowCases(ctx: SuiteContext): void {
       ctx.clock.advance(6000);
       await engine.reap();
       expect(await ctx.store.getExecution(first.id)).toMatchObject({ status: "cancelled" });
-      expect(runOf(await ctx.store.listRuns(execution.id), "sub").status).toBe("retrying");
+      expect(runOf(await ctx.store.listRuns(execution.id), "sub")).toMatchObject({
+        status: "retrying",
+        error: { message: "the sub-workflow did not end within the task's timeout of 5000 ms" },
+      });
       const second = await startSub(engine, execution.id);
       expect(second.id).not.toBe(first.id);
       await drive(engine, second.id);
