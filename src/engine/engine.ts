@@ -216,7 +216,8 @@ export class Engine {
   /**
    * A claimed `workflow` run starts its sub-workflow: in one transaction the run moves to waiting
    * (its deadline the task's timeout) and the child execution is inserted, its id derived from
-   * the attempt. Answers the child, or null when the run was no longer ours. An unregistered
+   * the attempt. Answers the child (the same one when this attempt already started it: a start
+   * retried after a lost COMMIT), or null when the run is no longer this attempt's. An unregistered
    * workflow, an input it refuses or a child past `maxDepth` throws a non-retryable TaskFailure.
    *
    * @example

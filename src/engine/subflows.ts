@@ -50,8 +50,8 @@ function describeWorkflow(name: string, version?: number | null): string {
 }
 
 /**
- * Moves the claimed `run` to waiting and inserts its child, in `t`. Answers the child, or null
- * when the run was no longer this attempt's to start (stale, cancelled). Throws a non-retryable
+ * Moves the claimed `run` to waiting and inserts its child, in `t`. Answers the child (the same
+ * one when this attempt started it already), or null when the run is no longer this attempt's. Throws a non-retryable
  * TaskFailure, before writing anything, for a workflow no one registered, an input it refuses, or
  * a child past the depth limit: the caller reports it as the attempt's failure.
  */
@@ -99,7 +99,11 @@ export async function startChild(
       leaseExpiresAt: null,
     },
   );
-  if (!waiting) return null;
+  if (!waiting) {
+    // Started already by this very attempt (a COMMIT whose answer was lost, then retried): the same child.
+    if (current?.status !== "waiting" || current.attempt !== run.attempt) return null;
+    return (await t.tx.getExecution(childIdOf(run))) ?? null;
+  }
   const child = await recordExecution(t, record.spec, input, {
     id: childIdOf(run),
     baseDir: parent.baseDir,

@@ -48,8 +48,9 @@ export function subflowCases(ctx: SuiteContext): void {
         depth: 1,
         parent: ref(run!),
       });
-      // Raced or run again, the same attempt starts nothing more.
-      expect(await engine.startChild(ref(run!), { workflow: "child" })).toBeNull();
+      // Run again (a COMMIT whose answer was lost), the same attempt starts nothing more.
+      expect((await engine.startChild(ref(run!), { workflow: "child" }))?.id).toBe(started!.id);
+      expect(await engine.startChild({ ...ref(run!), attempt: 2 }, { workflow: "child" })).toBeNull();
       expect(runOf(await ctx.store.listRuns(execution.id), "sub")).toMatchObject({
         status: "waiting",
         leaseOwner: null,
@@ -70,6 +71,24 @@ export function subflowCases(ctx: SuiteContext): void {
       });
       await drive(engine, execution.id);
       expect(await ctx.store.getExecution(execution.id)).toMatchObject({ status: "succeeded" });
+    });
+
+    it("starts one child when two engines (two handles, where the store has them) start one attempt at once", async () => {
+      const other = ctx.reopen ? await ctx.reopen(ctx.store) : ctx.store;
+      if (other !== ctx.store) ctx.closeLater(other);
+      const here = ctx.engine();
+      const there = ctx.engine({}, other);
+      await here.registerWorkflow(child);
+      for (let round = 0; round < 5; round++) {
+        const { execution } = await here.start(parent(), {});
+        const [run] = await here.claim({ owner: "w", limit: 1, executionId: execution.id });
+        const answers = await Promise.all([
+          here.startChild(ref(run!), { workflow: "child" }),
+          there.startChild(ref(run!), { workflow: "child" }),
+        ]);
+        expect(answers.map((answer) => answer?.id)).toEqual([childIdOf(ref(run!)), childIdOf(ref(run!))]);
+        expect(await ctx.store.listExecutions({ parentId: execution.id })).toHaveLength(1);
+      }
     });
 
     it("passes the child's output to the parent's task", async () => {
