@@ -50,6 +50,15 @@ describe("sub-workflows on the command line", () => {
     );
     // Alone, each file is fine: the other is not known.
     expect((await runWeft(["validate", a], { cwd: dir })).code).toBe(0);
+    const undo = file(
+      "undo.yaml",
+      "name: u\ntasks:\n  a:\n    action: noop\n    undo: { action: workflow, with: { workflow: x } }\n",
+    );
+    const refused = await runWeft(["validate", undo], { cwd: dir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'undo.yaml:5:21: task "a": "undo.action" is "workflow": an undo cannot start a sub-workflow',
+    );
   });
 
   it("weft start refuses to register a workflow whose registered sub-workflows lead back to it", async () => {
