@@ -309,6 +309,7 @@ export class Engine {
       if (!execution) throw new ExecutionNotFoundError(executionId);
       if (isTerminalExecution(execution.status)) return;
       const error = { type: "Cancelled", message: "the execution was cancelled" };
+      t.undoAbandoned = options.undo ?? false;
       if (execution.status === "compensating") {
         // Cancelling while undos run stops the undos too.
         await compensate(t, execution, "cancelled", error, false);

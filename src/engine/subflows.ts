@@ -183,7 +183,7 @@ function workflowTasksOf(spec: WorkflowSpec): ReadonlySet<string> {
 /**
  * Cancels the children that the runs behind `events` stopped waiting for. A child whose own end
  * settled its parent has ended already, so only the abandoned ones are left open. The child runs
- * its undos when its parent does (the parent is compensating); otherwise it just stops.
+ * its undos when its parent does (it compensates) or a cancel asked for them; otherwise it stops.
  */
 async function cancelUnawaited(t: Transition, events: readonly ExecutionEvent[]): Promise<void> {
   for (const event of events) {
@@ -204,6 +204,7 @@ async function cancelUnawaited(t: Transition, events: readonly ExecutionEvent[])
     if (child.status === "compensating") {
       await compensate(t, child, "cancelled", error, false);
       await endExecution(t, child, "cancelled");
-    } else await compensate(t, child, "cancelled", error, parent?.status === "compensating");
+    } else
+      await compensate(t, child, "cancelled", error, t.undoAbandoned || parent?.status === "compensating");
   }
 }

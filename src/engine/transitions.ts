@@ -67,6 +67,8 @@ export class Transition {
   readonly claimed: TaskRunRecord[] = [];
   /** Sub-workflows that ended here, for subflows.ts to settle their parents' runs. */
   readonly endedChildren: EndedChild[] = [];
+  /** A cancel that asked for undo: the sub-workflows it abandons run their undos too. */
+  undoAbandoned = false;
   /**
    * Task failures of this transaction, by execution, written last (see `flushFailures`): the
    * execution row is then always locked after the sync points, never before, so that two

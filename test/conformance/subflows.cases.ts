@@ -158,6 +158,28 @@ export function subflowCases(ctx: SuiteContext): void {
       expect((await engine.complete(ref(work!), 1)).applied).toBe(0);
     });
 
+    it("runs the child's undos when the parent is cancelled with undo", async () => {
+      const engine = ctx.engine();
+      const undo = { action: "echo", with: { message: "undo" } };
+      await engine.registerWorkflow(
+        workflowSpec("child", { work: { undo }, more: { after: ["work"] } }, { inputs: child.inputs }),
+      );
+      const { execution } = await engine.start(parent(), {});
+      const started = await startSub(engine, execution.id);
+      const [work] = await engine.claim({ owner: "w", limit: 1, executionId: started.id });
+      await engine.complete(ref(work!), 1);
+      await engine.cancel(execution.id, { undo: true });
+      expect(await ctx.store.getExecution(started.id)).toMatchObject({
+        status: "compensating",
+        endStatus: "cancelled",
+      });
+      const [undoRun] = await engine.claim({ owner: "w", limit: 1, executionId: started.id });
+      expect(undoRun).toMatchObject({ task: "work", kind: "undo" });
+      await engine.complete(ref(undoRun!), null);
+      expect(await ctx.store.getExecution(started.id)).toMatchObject({ status: "cancelled" });
+      expect(await ctx.store.getExecution(execution.id)).toMatchObject({ status: "cancelled" });
+    });
+
     it("cancels the child whose parent's run timed out, and retries with a new child", async () => {
       const engine = ctx.engine();
       await engine.registerWorkflow(child);
