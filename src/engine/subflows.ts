@@ -91,7 +91,13 @@ export async function startChild(
   }
   const current = await t.tx.getRun(run.executionId, run.seq);
   const waiting = await t.tx.updateRun(
-    { ...run, status: ["running"] },
+    {
+      executionId: run.executionId,
+      seq: run.seq,
+      status: ["running"],
+      attempt: run.attempt,
+      traversal: run.traversal,
+    },
     {
       status: "waiting",
       deadline: current?.timeout != null ? t.now + current.timeout : null,
