@@ -16,6 +16,8 @@ export const DEFAULT_HTTP_ACTIONS: readonly string[] = Object.freeze([
   "fail",
   "http",
   "delegate",
+  // A client of the API may start any registered workflow already; the child keeps its own origin.
+  "workflow",
 ]);
 
 /** How an operator changes the policy; named in every refusal. */
@@ -29,7 +31,7 @@ export interface ActionPolicy {
 /**
  * Compiles `--allow-actions` / `WEFT_ALLOW_ACTIONS`: a comma- or space-separated list of
  * actions, `*` for every action. The list replaces the default; undefined or empty keeps
- * the default (`noop,echo,sleep,fail,http,delegate`). An unknown name is refused.
+ * the default (`noop,echo,sleep,fail,http,delegate,workflow`). An unknown name is refused.
  *
  * @example
  * compileActionPolicy("noop,echo,http,delegate,shell").allowed.has("shell") // true

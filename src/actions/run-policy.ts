@@ -13,7 +13,7 @@ export interface RunPolicy {
 
 /** The user-facing form: `--allow-actions` and `--allow-hosts` as lists (or their env text). */
 export interface RunPolicyOptions {
-  /** Default: noop, echo, sleep, fail, http, delegate (no shell, no js). `*` for all. */
+  /** Default: noop, echo, sleep, fail, http, delegate, workflow (no shell, no js). `*` for all. */
   allowActions?: string | readonly string[];
   /** Default: any host but link-local and metadata ones. */
   allowHosts?: string | readonly string[];

@@ -104,6 +104,24 @@ export const executionReport = z
       )
       .optional()
       .describe("The undos of versions of earlier traversals that the current one no longer uses."),
+    parent: z
+      .object({ id: z.string(), task: z.string(), attempt: z.number().int() })
+      .optional()
+      .describe(
+        "Set on a sub-workflow's execution: the parent execution's task (and attempt) that started it.",
+      ),
+    children: z
+      .array(
+        z.object({
+          id: z.string(),
+          workflow: z.string(),
+          status: executionStatus,
+          task: z.string(),
+          attempt: z.number().int(),
+        }),
+      )
+      .optional()
+      .describe("The sub-workflows its tasks started (`action: workflow`), one per attempt."),
     tasks: z.record(
       z.string(),
       z.object({

@@ -40,7 +40,7 @@ export interface ServerOptions {
   cors?: readonly string[];
   /**
    * Actions definitions registered over HTTP may use (`*` for all); others answer 403.
-   * Default: noop, echo, sleep, fail, http, delegate (no shell, no js).
+   * Default: noop, echo, sleep, fail, http, delegate, workflow (no shell, no js).
    */
   allowActions?: readonly string[];
   /**

@@ -130,6 +130,29 @@ function makeArguments() {
         err("a mapping"),
       )
       .describe("delegate: waits for a callback; with.notify tells the third party."),
+    workflow: z
+      .strictObject(
+        {
+          workflow: z
+            .string(err("a workflow name"))
+            .refine((t) => t.trim() !== "", err("a workflow name"))
+            .describe("The registered workflow to start as a sub-workflow."),
+          version: z
+            .number(err("a whole number >= 1"))
+            .int(err("a whole number >= 1"))
+            .min(1, err("a whole number >= 1"))
+            .nullish()
+            .describe("The version to start. Default: the highest registered when the task starts."),
+          input: z
+            .record(z.string(), z.unknown(), err("a mapping of input names to values"))
+            .nullish()
+            .describe("The sub-workflow's input. Default {}."),
+        },
+        err("a mapping with workflow, version, input"),
+      )
+      .describe(
+        "workflow: runs a registered workflow as a sub-workflow; the task ends with its output or its error.",
+      ),
     function: z
       .record(z.string(), z.unknown(), err("a mapping"))
       .describe("function: the builder's function."),

@@ -45,5 +45,11 @@ export {
   workflowSchema,
   type WorkflowSource,
 } from "./schema.js";
+export {
+  subflowCycle,
+  subflowReferences,
+  type SubflowReference,
+  type WorkflowLookup,
+} from "./subflow-references.js";
 export { extractExpressions, splitTemplate, type TemplatePart } from "./templates.js";
 export { validateSpec } from "./validate-spec.js";

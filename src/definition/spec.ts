@@ -29,6 +29,8 @@ export const BUILTIN_ACTIONS = [
   "http",
   "js",
   "delegate",
+  /** Starts a registered workflow as a sub-workflow and ends with its output or its error. */
+  "workflow",
   "function",
 ] as const;
 export type BuiltinAction = (typeof BUILTIN_ACTIONS)[number];

@@ -71,6 +71,19 @@ export function checkWorkflow(spec: WorkflowSpec): Problem[] {
         ["undo"],
         `"undo" is not supported on a task with "forEach" yet: undo its effects in a later task`,
       );
+    if (task.action === "workflow" && task.with.workflow === spec.name) {
+      report(
+        ["with", "workflow"],
+        `"with.workflow" is ${quote(spec.name)}, the workflow itself: a workflow cannot start itself as its own sub-workflow`,
+      );
+    }
+    if (task.undo?.action === "workflow") {
+      // An undo runs in the compensation order and waits for nothing: it cannot await a child.
+      report(
+        ["undo", "action"],
+        `"undo.action" is "workflow": an undo cannot start a sub-workflow, use another action`,
+      );
+    }
     // Pushed one by one: a spread of thousands of problems would overflow the call stack.
     for (const problem of argumentProblems(name, task)) problems.push(problem);
     // [where, value, may read the task itself, may read item and index]

@@ -11,7 +11,6 @@ import { ExecutionNotFoundError, InvalidInputError, type TaskError } from "../sh
 import { hashToken, newId, newToken } from "../shared/ids.js";
 import { resolveInputs } from "./inputs.js";
 import { applyOutcomes, compareRuns, failRuns, type RunFailure } from "./outcomes.js";
-import { planRuns } from "./plan.js";
 import { getWorkflow, registerWorkflow } from "./registry.js";
 import { reopenTask } from "./reopen.js";
 import {
@@ -27,6 +26,8 @@ import {
 } from "./store.js";
 import { compensate, endExecution, SpecCache, timeoutError, Transition } from "./transitions.js";
 import { rollbackTarget, startTraversal, traversalFailed, type TraversalRequest } from "./traversals.js";
+import { recordExecution } from "./start-execution.js";
+import { DEFAULT_MAX_DEPTH, settleSubflows, startChild, type ChildRequest } from "./subflows.js";
 import { isTerminalExecution } from "./states.js";
 
 export {
@@ -78,6 +79,8 @@ export interface ClaimOptions {
   limit: number;
   /** Only this execution's runs. */
   executionId?: string;
+  /** Only these executions' runs (a sync runner and its sub-workflows); with `executionId`, those too. */
+  executionIds?: readonly string[];
   /** The code ids whose functions the claimer has (see `ClaimRequest.codes`). */
   codes?: readonly string[];
 }
@@ -90,6 +93,11 @@ export interface EngineOptions {
   /** Called with every event after its transaction committed (logging, metrics, progress). */
   onEvents?: (events: readonly ExecutionEvent[]) => void;
   random?: () => number;
+  /**
+   * Default 10: how deep sub-workflows may nest (a top execution is 0). A `workflow` task that
+   * would start a child deeper fails, not retried: a workflow that starts itself stops there.
+   */
+  maxDepth?: number;
 }
 
 /** The answer to a callback: what happened to the delegate behind a token. */
@@ -111,6 +119,8 @@ export interface TraversalOptions {
 
 export class Engine {
   readonly leaseMs: number;
+  /** How deep sub-workflows may nest (see `EngineOptions.maxDepth`). */
+  readonly maxDepth: number;
   /** Where "now" comes from: `options.clock`, else the store's (see `Store.clock`). */
   readonly clock: Clock;
   private readonly specs = new SpecCache();
@@ -121,6 +131,7 @@ export class Engine {
     private readonly options: EngineOptions = {},
   ) {
     this.leaseMs = options.leaseMs ?? 30_000;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.clock = options.clock ?? store.clock;
     this.random = options.random ?? Math.random;
   }
@@ -138,44 +149,11 @@ export class Engine {
     const now = this.clock.now();
     const resolvedInput = resolveInputs(spec, input);
     const id = options.id ?? newId();
-    const traversal = newId();
-    const { layout } = this.specs.remember(id, traversal, spec);
-    const execution: ExecutionRecord = {
-      id,
-      workflow: spec.name,
-      version: spec.version ?? null,
-      spec,
-      input: resolvedInput,
-      status: "running",
-      traversal,
-      output: null,
-      error: null,
-      failures: 0,
-      endStatus: null,
-      deadline: spec.timeout !== undefined ? now + spec.timeout : null,
-      baseDir: options.baseDir ?? null,
-      origin: options.origin ?? Origin.direct,
-      code: options.code ?? null,
-      base: 0,
-      // Its whole layout: the undos and their end are inserted only when it compensates.
-      nextSeq: layout.undoEndSeq + 1,
-      createdAt: now,
-      updatedAt: now,
-      finishedAt: null,
-    };
-    const runs = planRuns(spec, layout, id, traversal, now, execution.code);
-    return this.step(now, async (t) => {
-      await t.tx.insertExecution(execution);
-      await t.tx.insertRuns(runs);
-      t.event({
-        executionId: id,
-        type: EventType.executionCreated,
-        status: "running",
-        data: { workflow: spec.name, input: resolvedInput },
-      });
-      for (const run of runs) if (run.status === "ready") t.markReady(run);
-      if (layout.order.length === 0) await endExecution(t, execution, "succeeded", null);
-    }).then((result) => ({ execution, ready: result.ready }));
+    let execution!: ExecutionRecord;
+    const result = await this.step(now, async (t) => {
+      execution = await recordExecution(t, spec, resolvedInput, { ...options, id });
+    });
+    return { execution, ready: result.ready };
   }
 
   /** Registers a workflow definition (see `registerWorkflow`). */
@@ -260,6 +238,24 @@ export class Engine {
       if (waiting) t.runEvent(EventType.taskWaiting, waiting);
     });
     return waiting ? { token, run: waiting } : null;
+  }
+
+  /**
+   * A claimed `workflow` run starts its sub-workflow: in one transaction the run moves to waiting
+   * (its deadline the task's timeout) and the child execution is inserted, its id derived from
+   * the attempt. Answers the child (the same one when this attempt already started it: a start
+   * retried after a lost COMMIT), or null when the run is no longer this attempt's. An unregistered
+   * workflow, an input it refuses or a child past `maxDepth` throws a non-retryable TaskFailure.
+   *
+   * @example
+   * const child = await engine.startChild(run, { workflow: "render", input: { page: 1 } });
+   */
+  async startChild(run: RunRef, request: ChildRequest): Promise<ExecutionRecord | null> {
+    let child: ExecutionRecord | null = null;
+    await this.step(this.clock.now(), async (t) => {
+      child = await startChild(t, run, request, this.maxDepth);
+    });
+    return child;
   }
 
   /** Finishes the delegate holding `token` with `output` (a third party's callback). */
@@ -419,6 +415,7 @@ export class Engine {
       if (!execution) throw new ExecutionNotFoundError(executionId);
       if (isTerminalExecution(execution.status)) return;
       const error = { type: "Cancelled", message: "the execution was cancelled" };
+      t.undoAbandoned = options.undo ?? false;
       if (options.undo && execution.base > 0) {
         // An updated execution's versions span traversals: undoing them is an undo traversal.
         await startTraversal(t, execution, { cause: "undo", spec: null });
@@ -441,14 +438,18 @@ export class Engine {
    */
   async reap(now = this.clock.now(), limit = 500): Promise<StepResult> {
     return this.step(now, async (t) => {
-      const failures = (await t.tx.findExpiredRuns(now, limit)).map((run): RunFailure => {
+      const expired = await t.tx.findExpiredRuns(now, limit);
+      const subflows = await subflowRuns(t, expired);
+      const failures = expired.map((run): RunFailure => {
         const lease = run.status === "running";
         const error = lease
           ? timeoutError(
               `the lease of attempt ${run.attempt} expired: its worker stopped or died`,
               "LeaseExpired",
             )
-          : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
+          : subflows.has(run)
+            ? timeoutError(`the sub-workflow did not end within the task's timeout of ${run.timeout ?? 0} ms`)
+            : timeoutError(`the delegate's deadline passed after ${run.timeout ?? 0} ms without a callback`);
         return {
           run,
           error,
@@ -535,18 +536,34 @@ export class Engine {
   }
 
   private async claimInto(t: Transition, options: ClaimOptions): Promise<void> {
-    const claimed = await t.tx.claimRuns({
-      now: t.now,
-      owner: options.owner,
-      // From now, not from the transaction's start: a long transaction must not shorten the lease
-      // (claimed at the end of one that settled 10,000 successors, it could expire at once).
-      leaseExpiresAt: Math.max(t.now, this.clock.now()) + this.leaseMs,
-      limit: options.limit,
-      executionId: options.executionId,
-      codes: options.codes,
-    });
-    t.claimedHere(claimed);
-    for (const run of claimed) t.runEvent(EventType.taskStarted, run, { worker: options.owner });
+    // Several executions: claimed one after the other, each up to what the others left.
+    const scopes: (string | undefined)[] =
+      options.executionIds === undefined
+        ? [options.executionId]
+        : [
+            ...new Set([
+              ...(options.executionId === undefined ? [] : [options.executionId]),
+              ...options.executionIds,
+            ]),
+          ];
+    let taken = 0;
+    for (const executionId of scopes) {
+      const limit = options.limit - taken;
+      if (limit <= 0) break;
+      const claimed = await t.tx.claimRuns({
+        now: t.now,
+        owner: options.owner,
+        // From now, not from the transaction's start: a long transaction must not shorten the lease
+        // (claimed at the end of one that settled 10,000 successors, it could expire at once).
+        leaseExpiresAt: Math.max(t.now, this.clock.now()) + this.leaseMs,
+        limit,
+        executionId,
+        codes: options.codes,
+      });
+      taken += claimed.length;
+      t.claimedHere(claimed);
+      for (const run of claimed) t.runEvent(EventType.taskStarted, run, { worker: options.owner });
+    }
   }
 
   /** Runs `fn` in one transaction and publishes its events once it committed. */
@@ -554,6 +571,7 @@ export class Engine {
     const result = await this.store.transaction(async (tx: StoreTx) => {
       const t = new Transition(tx, now, this.specs, this.random);
       await fn(t);
+      await settleSubflows(t);
       await t.flushFailures();
       if (t.events.length > 0) await tx.appendEvents(t.events);
       return t;
@@ -569,6 +587,17 @@ export class Engine {
       reaped: result.reaped,
     };
   }
+}
+
+/** The waiting runs among `runs` that wait for a sub-workflow rather than a callback. */
+async function subflowRuns(t: Transition, runs: readonly TaskRunRecord[]): Promise<Set<TaskRunRecord>> {
+  const found = new Set<TaskRunRecord>();
+  for (const run of runs) {
+    if (run.status !== "waiting") continue;
+    const { spec } = await t.specs.get(t.tx, run.executionId, run.traversal);
+    if (spec.tasks[run.task]?.action === "workflow") found.add(run);
+  }
+  return found;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -42,3 +42,21 @@ export class TraversalConflictError extends StateConflictError {
     );
   }
 }
+
+/**
+ * A definition whose literal sub-workflow references lead back to itself (registration refuses
+ * it: its executions would nest until the depth limit failed them).
+ */
+export class RecursiveWorkflowError extends WeftError {
+  constructor(
+    readonly workflow: string,
+    /** The chain of references, `task -> workflow` steps from the workflow back to itself. */
+    readonly chain: readonly string[],
+  ) {
+    super(
+      "RECURSIVE_WORKFLOW",
+      `Workflow "${workflow}" starts itself through its sub-workflows: ${chain.join(" -> ")}. ` +
+        "Remove the reference that leads back, or compute it with an expression if the recursion is bounded.",
+    );
+  }
+}

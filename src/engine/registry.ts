@@ -1,6 +1,7 @@
 import type { WorkflowSpec } from "../definition/spec.js";
-import { WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
-import { Origin, type Store, type WorkflowRecord } from "./store.js";
+import { subflowCycle } from "../definition/subflow-references.js";
+import { RecursiveWorkflowError, WorkflowNotFoundError, WorkflowVersionConflictError } from "./errors.js";
+import { Origin, type Store, type StoreTx, type WorkflowRecord } from "./store.js";
 
 /** The same definition with the same functions, whatever version each carries. */
 function sameSpec(record: WorkflowRecord | undefined, spec: WorkflowSpec, code: string | null): boolean {
@@ -30,6 +31,7 @@ export async function registerWorkflow(
   code: string | null = null,
 ): Promise<WorkflowRecord> {
   return store.transaction(async (tx) => {
+    await refuseRecursion(tx, spec);
     if (spec.version !== undefined) {
       const existing = await tx.getWorkflow(spec.name, spec.version);
       if (existing && sameSpec(existing, spec, code)) return existing;
@@ -46,6 +48,15 @@ export async function registerWorkflow(
     await tx.insertWorkflow(record);
     return record;
   });
+}
+
+/** Refuses a definition whose literal sub-workflow references lead back to it (see `subflowCycle`). */
+async function refuseRecursion(tx: StoreTx, spec: WorkflowSpec): Promise<void> {
+  const cycle = await subflowCycle(
+    spec,
+    async (name, version) => (await tx.getWorkflow(name, version))?.spec,
+  );
+  if (cycle) throw new RecursiveWorkflowError(spec.name, cycle);
 }
 
 /** The registered workflow `name` (its highest version unless `version` is given). */

@@ -21,7 +21,7 @@ export const TaskStatus = {
   blocked: "blocked",
   ready: "ready",
   running: "running",
-  /** A delegate task waiting for its callback. */
+  /** A delegate task waiting for its callback, or a workflow task waiting for its sub-workflow. */
   waiting: "waiting",
   /** Ready again once `runAfter` has passed. */
   retrying: "retrying",
@@ -42,7 +42,7 @@ export const EXECUTION_TRANSITIONS: readonly Transition<ExecutionStatus>[] = [
   ["running", "succeeded", "every task ended succeeded, skipped, or failed with allowFailure"],
   ["running", "failed", "a task failed and no succeeded task has an undo"],
   ["running", "compensating", "a task failed, the workflow timed out, or a cancel asked for undo"],
-  ["running", "cancelled", "cancelled without undo"],
+  ["running", "cancelled", "cancelled without undo, or its parent's task stopped waiting for it"],
   ["compensating", "failed", "every undo ended after a failure or a timeout"],
   ["compensating", "cancelled", "every undo ended after a cancel"],
   ["pending", "cancelled", "cancelled before it started"],
@@ -73,13 +73,25 @@ export const TASK_TRANSITIONS: readonly Transition<TaskStatus>[] = [
     "failed",
     "its attempt failed and no attempt remains (or the error is not retryable), or its worker was lost once more than retry.interruptions",
   ],
-  ["running", "waiting", "a delegate task handed out its completion token"],
+  [
+    "running",
+    "waiting",
+    "a delegate task handed out its completion token, or a workflow task started its sub-workflow",
+  ],
   ["running", "expanded", "its forEach list was evaluated: one instance per item was created"],
   ["expanded", "succeeded", "every instance of its forEach ended succeeded"],
   ["expanded", "failed", "every instance of its forEach ended, and one failed"],
-  ["waiting", "succeeded", "its callback completed it"],
-  ["waiting", "retrying", "its callback failed it or its deadline passed, and attempts remain"],
-  ["waiting", "failed", "its callback failed it or its deadline passed, and no attempt remains"],
+  ["waiting", "succeeded", "its callback completed it, or its sub-workflow succeeded"],
+  [
+    "waiting",
+    "retrying",
+    "its callback failed it, its sub-workflow failed or its deadline passed, and attempts remain",
+  ],
+  [
+    "waiting",
+    "failed",
+    "its callback failed it, its sub-workflow failed or was cancelled, or its deadline passed, and no attempt remains",
+  ],
   ["blocked", "cancelled", "its execution was cancelled or timed out, or a new traversal superseded its own"],
   ["ready", "cancelled", "its execution was cancelled or timed out, or a new traversal superseded its own"],
   [

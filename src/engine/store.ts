@@ -92,6 +92,13 @@ export interface ExecutionRecord {
   base: number;
   /** The next seq no run of the execution holds yet (see `StoreTx.allocateSeqs`). */
   nextSeq: number;
+  /**
+   * The run of another execution that started this one (a task with `action: workflow`), or null
+   * for an execution started by a person or a program. Its end settles exactly that attempt.
+   */
+  parent: ParentRun | null;
+  /** How many parents it has above it: 0 at the top (bounded by `EngineOptions.maxDepth`). */
+  depth: number;
   createdAt: number;
   updatedAt: number;
   finishedAt: number | null;
@@ -133,6 +140,9 @@ export interface TraversalRecord {
   createdAt: number;
   finishedAt: number | null;
 }
+
+/** The attempt of a parent's run that a sub-workflow's execution reports to. */
+export type ParentRun = Pick<TaskRunRecord, "executionId" | "seq" | "attempt" | "traversal">;
 
 /** One task (or undo, or sync point) of one execution in one traversal. */
 export interface TaskRunRecord {
@@ -317,6 +327,8 @@ export type ExecutionCounts = Record<ExecutionStatus, number>;
 export interface ExecutionFilter {
   status?: ExecutionStatus;
   workflow?: string;
+  /** Only the sub-workflows started by this execution's runs (its children). */
+  parentId?: string;
   limit?: number;
   /** Only executions created strictly before this one in the newest-first order (pagination). */
   before?: { createdAt: number; id: string };

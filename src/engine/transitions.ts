@@ -67,6 +67,13 @@ function cacheKey(executionId: string, traversal: string): string {
   return `${executionId}\u0000${traversal}`;
 }
 
+/** A sub-workflow's execution that ended in a transaction: its parent's run is settled before the commit. */
+export interface EndedChild {
+  execution: ExecutionRecord;
+  status: "succeeded" | "undone" | EndStatus;
+  output: unknown;
+}
+
 /** What one transaction did, collected for the caller and flushed as events at its end. */
 export class Transition {
   readonly events: ExecutionEvent[] = [];
@@ -76,6 +83,10 @@ export class Transition {
   readonly ended = new Set<string>();
   /** Runs claimed for the caller in this transaction. */
   readonly claimed: TaskRunRecord[] = [];
+  /** Sub-workflows that ended here, for subflows.ts to settle their parents' runs. */
+  readonly endedChildren: EndedChild[] = [];
+  /** A cancel that asked for undo: the sub-workflows it abandons run their undos too. */
+  undoAbandoned = false;
   /**
    * Task failures of this transaction, by execution, written last (see `flushFailures`): the
    * execution row is then always locked after the sync points, never before, so that two
@@ -84,6 +95,7 @@ export class Transition {
   private readonly failures = new Map<string, { count: number; first: ExecutionError }>();
   /** The task:ready event of each run made ready here (see `claimedHere`). */
   private readonly readyEvents = new Map<string, ExecutionEvent>();
+  private readonly eventRuns = new WeakMap<ExecutionEvent, TaskRunRecord>();
   /** Runs failed by the reaper in this transaction. */
   reaped = 0;
   /** Reported outcomes that were applied (the others were stale or duplicates). */
@@ -159,6 +171,11 @@ export class Transition {
     this.events.push(event as ExecutionEvent);
   }
 
+  /** The run an event of this transaction is about (events themselves name only its task). */
+  runOfEvent(event: ExecutionEvent): TaskRunRecord | undefined {
+    return this.eventRuns.get(event);
+  }
+
   /** Records an event about `run`; answers it. */
   runEvent(
     type: ExecutionEvent["type"],
@@ -176,6 +193,7 @@ export class Transition {
     };
     if (extra) Object.assign(event, extra);
     this.events.push(event);
+    this.eventRuns.set(event, run);
     return event;
   }
 }
@@ -204,6 +222,7 @@ export async function endExecution(
   if (execution.base > 0)
     await t.tx.updateTraversal(execution.id, execution.traversal, { status, finishedAt: t.now });
   t.ended.add(execution.id);
+  if (execution.parent) t.endedChildren.push({ execution, status, output });
   t.event({
     executionId: execution.id,
     type: EXECUTION_EVENT[status],

@@ -3,6 +3,28 @@ import { specTaskOf } from "../engine/for-each.js";
 import { RunKind } from "../engine/store.js";
 import { ExecutionNotFoundError } from "../shared/errors.js";
 
+/** Where a sub-workflow's execution came from: its parent's execution, task and attempt. */
+export interface ParentLink {
+  id: string;
+  task: string;
+  attempt: number;
+}
+
+/** A sub-workflow an execution's task started (one per attempt). */
+export interface ChildLink {
+  id: string;
+  workflow: string;
+  status: string;
+  task: string;
+  attempt: number;
+}
+
+/** The sub-workflow links of an execution, as its report shows them. */
+export interface SubflowLinks {
+  parent?: ParentLink;
+  children: ChildLink[];
+}
+
 /** The object `weft run --json` and `weft status --json` print (and the HTTP API answers). */
 export interface ExecutionReport {
   id: string;
@@ -21,6 +43,10 @@ export interface ExecutionReport {
   traversal?: { id: string; number: number; cause: string; of: number };
   /** The undos that clean up after the current traversal: versions of earlier ones it no longer uses. */
   cleanup?: { task: string; status: string; attempts: number; error?: unknown }[];
+  /** Set on a sub-workflow's execution: the run of another execution that started it. */
+  parent?: ParentLink;
+  /** The sub-workflows its tasks started, by task and attempt (absent: none). */
+  children?: ChildLink[];
   tasks: Record<
     string,
     {
@@ -39,12 +65,13 @@ export interface ExecutionReport {
   >;
 }
 
-/** The report of execution `id` as the store holds it now (its traversals included). */
+/** The report of execution `id` as the store holds it now (its traversals and sub-workflow links included). */
 export async function reportOf(store: Store, id: string | ExecutionRecord): Promise<ExecutionReport> {
   const execution = typeof id === "string" ? await store.getExecution(id) : id;
   if (!execution) throw new ExecutionNotFoundError(id as string);
   const traversals = execution.base > 0 ? await store.listTraversals(execution.id) : [];
-  return executionReport(execution, await store.listRuns(execution.id), traversals);
+  const runs = await store.listRuns(execution.id);
+  return executionReport(execution, runs, { traversals, links: await subflowLinks(store, execution, runs) });
 }
 
 /**
@@ -61,12 +88,46 @@ function waitingFor(execution: ExecutionRecord, runs: readonly TaskRunRecord[]):
   return `a worker that has ${execution.workflow} ${version}`;
 }
 
-/** The report of an execution and its runs (see ExecutionReport). */
+/**
+ * Reads what links an execution to other executions: the task of its parent that started it, and
+ * the sub-workflows its own tasks started (oldest task and attempt first).
+ */
+export async function subflowLinks(
+  store: Store,
+  execution: ExecutionRecord,
+  runs: readonly TaskRunRecord[],
+): Promise<SubflowLinks> {
+  const links: SubflowLinks = { children: [] };
+  if (execution.parent) {
+    const { executionId, seq, attempt } = execution.parent;
+    const [run] = await store.getRuns(executionId, [seq]);
+    links.parent = { id: executionId, task: run?.task ?? `#${seq}`, attempt };
+  }
+  const children = await store.listExecutions({ parentId: execution.id });
+  const taskOf = new Map(runs.map((run) => [run.seq, run.task]));
+  links.children = children
+    .filter((child) => child.parent !== null)
+    .sort((a, b) => a.parent!.seq - b.parent!.seq || a.parent!.attempt - b.parent!.attempt)
+    .map((child) => ({
+      id: child.id,
+      workflow: child.workflow,
+      status: child.status,
+      task: taskOf.get(child.parent!.seq) ?? `#${child.parent!.seq}`,
+      attempt: child.parent!.attempt,
+    }));
+  return links;
+}
+
+/**
+ * The report of an execution and its runs (see ExecutionReport), with its traversals (an updated
+ * execution's) and its sub-workflow links when read.
+ */
 export function executionReport(
   execution: ExecutionRecord,
   allRuns: readonly TaskRunRecord[],
-  traversals: readonly TraversalRecord[] = [],
+  extra: { traversals?: readonly TraversalRecord[]; links?: SubflowLinks } = {},
 ): ExecutionReport {
+  const { traversals = [], links } = extra;
   // An updated execution keeps its earlier traversals' runs: the report is of the current one.
   const runs = allRuns.filter((run) => run.traversal === execution.traversal);
   const own = new Set(runs.map((run) => run.seq));
@@ -127,6 +188,8 @@ export function executionReport(
       ? { traversal: { id: current.id, number: current.number, cause: current.cause, of: traversals.length } }
       : {}),
     ...(cleanup.length > 0 ? { cleanup } : {}),
+    ...(links?.parent ? { parent: links.parent } : {}),
+    ...(links && links.children.length > 0 ? { children: links.children } : {}),
     tasks,
   };
 }
@@ -151,6 +214,10 @@ export function formatReport(report: ExecutionReport): string {
     const { number, cause, of } = report.traversal;
     lines.push(`traversal ${number} of ${of} (${cause}); weft events ${report.id} shows them all`);
   }
+  if (report.parent) {
+    const { id, task, attempt } = report.parent;
+    lines.push(`parent: ${id} (task "${task}", attempt ${attempt})`);
+  }
   for (const [name, task] of Object.entries(report.tasks)) {
     const attempts = task.reused ? " (reused)" : task.attempts > 1 ? ` (${task.attempts} attempts)` : "";
     const error =
@@ -165,6 +232,13 @@ export function formatReport(report: ExecutionReport): string {
   }
   for (const undo of report.cleanup ?? [])
     lines.push(`  cleanup: undo ${undo.task} of an earlier traversal: ${undo.status}`);
+  if (report.children && report.children.length > 0) {
+    lines.push("children:");
+    for (const child of report.children)
+      lines.push(
+        `  ${child.id} (${child.workflow}): ${child.status}, task "${child.task}" attempt ${child.attempt}`,
+      );
+  }
   if (report.error) lines.push(`error: ${report.error.message}`);
   if (report.waitingFor) lines.push(`waiting for ${report.waitingFor}`);
   return `${lines.join("\n")}\n`;

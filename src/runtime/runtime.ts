@@ -45,6 +45,8 @@ export interface RuntimeOptions {
   allowActions?: readonly string[];
   /** Hosts `http` tasks may reach (see egress-policy.ts). Default: $WEFT_ALLOW_HOSTS, else all but link-local and metadata. */
   allowHosts?: readonly string[];
+  /** How deep sub-workflows may nest (`action: workflow`). Default 10. */
+  maxDepth?: number;
 }
 
 export interface RunOptions {
@@ -161,7 +163,11 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       ? await openStore(options.store ?? "memory:")
       : options.store;
   const ownsStore = typeof options.store !== "object";
-  const engine = new Engine(store, { leaseMs: options.leaseMs, onEvents: options.onEvents });
+  const engine = new Engine(store, {
+    leaseMs: options.leaseMs,
+    onEvents: options.onEvents,
+    maxDepth: options.maxDepth,
+  });
   const logger = options.logger ?? silentLogger;
   const owner = ownerName("runner");
   const publicUrl = options.publicUrl ?? process.env.WEFT_PUBLIC_URL;
@@ -182,6 +188,8 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
       owner,
       concurrency: options.concurrency,
       executionId,
+      // Its sub-workflows run here too: `weft run` needs no worker for them.
+      followChildren: true,
       codes: code === null ? [] : [code],
       logger,
       pollMs: options.pollMs,

@@ -14,3 +14,15 @@ export function newToken(): string {
 export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
+
+/**
+ * An id derived from `parts`, shaped like a UUID (32 hex digits of their SHA-256): the same parts
+ * always give the same id, so a start that is raced or run again cannot make two of one thing.
+ *
+ * @example
+ * derivedId("child", parentId, traversal, "3", "1") // "5d41402a-bc4b-2a76-b971-9d911017c592"
+ */
+export function derivedId(...parts: readonly string[]): string {
+  const hex = createHash("sha256").update(parts.join("\u0000")).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}

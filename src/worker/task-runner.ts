@@ -13,6 +13,7 @@ import { instanceIndex, MAX_FOR_EACH_ITEMS, specTaskOf } from "../engine/for-eac
 import { Origin, RunKind, type TaskRunRecord } from "../engine/store.js";
 import { getAction } from "../actions/registry.js";
 import { versionKey } from "../engine/version-key.js";
+import { parseArguments } from "../actions/arguments.js";
 import type { ActionContext } from "../actions/action.js";
 import { refusalMessage, type ActionUse } from "../actions/action-policy.js";
 import { DEFAULT_RUN_POLICY, type RunPolicy } from "../actions/run-policy.js";
@@ -61,6 +62,8 @@ export interface TaskRunnerDeps {
   throughOutage: <T>(call: () => Promise<T>) => Promise<T>;
   /** Default DEFAULT_RUN_POLICY: no shell or js for definitions from HTTP; no link-local or metadata hosts. */
   policy?: RunPolicy;
+  /** A `workflow` task started this sub-workflow (a sync runner follows it). */
+  onChildStarted?: (executionId: string) => void;
 }
 
 /** An action this worker's policy refuses to a definition from HTTP: fails the run for good. */
@@ -181,6 +184,10 @@ export async function runAttempt(
       string,
       unknown
     >;
+    if (action === "workflow" && !isUndo) {
+      await startSubflow(deps, run, args ?? {});
+      return null;
+    }
     const ctx: ActionContext = {
       get signal() {
         return abort.signal;
@@ -228,6 +235,17 @@ async function reuse(deps: TaskRunnerDeps, run: TaskRunRecord, key: string): Pro
   );
   if (!version) return null;
   return { run, status: "succeeded", output: version.output, versionKey: key, reusedFrom: version.seq };
+}
+
+/**
+ * A `workflow` task starts its sub-workflow and waits for it: the child's end settles the run
+ * (engine/subflows.ts), so this attempt reports nothing itself. A workflow that is not registered,
+ * an input it refuses or the depth limit throw a non-retryable failure, reported as the outcome.
+ */
+async function startSubflow(deps: TaskRunnerDeps, run: TaskRunRecord, args: Record<string, unknown>) {
+  const { workflow, version, input } = parseArguments("workflow", args);
+  const child = await deps.throughOutage(() => deps.engine.startChild(run, { workflow, version, input }));
+  if (child) deps.onChildStarted?.(child.id);
 }
 
 /** What a waiting delegate hands to a third party, in expressions as `callback`. */

@@ -7,6 +7,7 @@
 import type { ClaimOptions, Engine, Outcome, RunRef, StepResult } from "../engine/engine.js";
 import { runLayout, type RunLayout } from "../engine/plan.js";
 import { RunKind, type Store, type TaskRunRecord } from "../engine/store.js";
+import { isTerminalExecution } from "../engine/states.js";
 import { isStoreUnavailable, type TaskError } from "../shared/errors.js";
 import type { Logger } from "../shared/logger.js";
 import type { RunPolicy } from "../actions/run-policy.js";
@@ -30,6 +31,11 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Only this execution's runs (the sync runner). */
   executionId?: string;
+  /**
+   * With `executionId`: also the runs of its sub-workflows, those found when the worker starts
+   * (a resumed execution) and those its runs start, so `weft run` carries a whole tree alone.
+   */
+  followChildren?: boolean;
   /** Code ids of the builder functions `loadWorkflow` supplies: only their function runs are claimed. */
   codes?: readonly string[];
   /**
@@ -87,10 +93,30 @@ export class Worker {
   private stopDeadline = Infinity;
   /** The store's health as this worker sees it: logs outages once, paces the retries. */
   readonly outage: StoreOutage;
+  /** With `followChildren`: the open sub-workflows of `executionId` whose runs it claims too. */
+  private readonly children = new Set<string>();
 
   constructor(private readonly options: WorkerOptions) {
     this.concurrency = options.concurrency ?? 8;
     this.outage = new StoreOutage(options.logger, `worker ${options.owner}`);
+  }
+
+  /** The executions whose runs this worker claims besides `executionId`, if it follows children. */
+  private scope(): readonly string[] | undefined {
+    return this.children.size > 0 ? [...this.children] : undefined;
+  }
+
+  /** The open sub-workflows below `executionId` (a resumed tree), breadth first. */
+  private async findChildren(executionId: string): Promise<void> {
+    const queue = [executionId];
+    while (queue.length > 0) {
+      const id = queue.shift()!;
+      for (const child of await this.options.store.listExecutions({ parentId: id })) {
+        if (isTerminalExecution(child.status)) continue;
+        this.children.add(child.id);
+        queue.push(child.id);
+      }
+    }
   }
 
   start(): void {
@@ -136,6 +162,12 @@ export class Worker {
 
   private async drive(): Promise<void> {
     let claimable = true;
+    const root = this.options.executionId;
+    if (this.options.followChildren && root !== undefined)
+      await this.outage.retry(
+        () => this.findChildren(root),
+        () => this.stopping,
+      );
     // Stopping, it claims nothing but carries on until its running attempts ended or were released.
     while (!this.stopping || this.outcomes.length > 0 || this.inflight.size > 0) {
       let outcomes = this.outcomes;
@@ -147,6 +179,7 @@ export class Worker {
               owner: this.options.owner,
               limit: free,
               executionId: this.options.executionId,
+              executionIds: this.scope(),
               codes: this.options.codes,
             }
           : undefined;
@@ -307,7 +340,7 @@ export class Worker {
     // With every slot busy only our own runs can wake us: no need to look at the store.
     if (this.inflight.size < this.concurrency) {
       // Only runs it may claim: one that needs code it lacks would have it poll without pause.
-      const next = await this.options.store.nextRunAfter(this.options.executionId, this.options.codes);
+      const next = await this.nextRunAfter();
       // runAfter is in the store's time, which this host's clock may not agree with.
       if (next !== null) delay = Math.max(0, Math.min(delay, next - this.options.engine.clock.now()));
     }
@@ -319,10 +352,22 @@ export class Worker {
     this.woken = false;
   }
 
+  /** The earliest runAfter this worker could claim: of its execution and the children it follows. */
+  private async nextRunAfter(): Promise<number | null> {
+    const { store, executionId, codes } = this.options;
+    let next = await store.nextRunAfter(executionId, codes);
+    for (const child of this.children) {
+      const candidate = await store.nextRunAfter(child, codes);
+      if (candidate !== null && (next === null || candidate < next)) next = candidate;
+    }
+    return next;
+  }
+
   private ended(executionIds: readonly string[]): void {
     for (const id of executionIds) {
       this.workflows.delete(id);
       this.results.delete(id);
+      this.children.delete(id);
     }
     this.options.onEnded?.(executionIds);
   }
@@ -377,6 +422,10 @@ export class Worker {
           publicUrl: this.options.publicUrl,
           policy: this.options.policy,
           throughOutage: (call) => this.outage.retry(call, giveUp),
+          onChildStarted: (childId) => {
+            if (this.options.followChildren && this.options.executionId !== undefined)
+              this.children.add(childId);
+          },
           readResults: (r, names) =>
             this.outage.retry(() => this.readResults(r, traversal, names, workflow.layout), giveUp),
         },

@@ -21,6 +21,7 @@ import { forEachCases } from "./for-each.cases.js";
 import { interruptionCases } from "./interruptions.cases.js";
 import { raceCases } from "./races.cases.js";
 import { recordCases } from "./records.cases.js";
+import { subflowCases } from "./subflows.cases.js";
 import { syncPointCases } from "./sync-points.cases.js";
 import { transactionCases } from "./transactions.cases.js";
 import { traversalCases, traversalEngineCases } from "./traversals.cases.js";
@@ -104,5 +105,6 @@ export function storeConformanceSuite(
     workflowCases(ctx);
     traversalCases(ctx);
     traversalEngineCases(ctx);
+    subflowCases(ctx);
   });
 }

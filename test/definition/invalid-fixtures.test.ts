@@ -53,7 +53,7 @@ const EXPECTED: Record<string, string[]> = {
     'empty.yaml:1:1: the file holds no workflow, expected a mapping with at least "name" and "tasks"',
   ],
   "function-action.yaml": [
-    'function-action.yaml:4:13: task "compute": action "function" is only available from the TypeScript builder (a task given a function); expected one of the actions: noop, echo, sleep, fail, shell, http, js, delegate',
+    'function-action.yaml:4:13: task "compute": action "function" is only available from the TypeScript builder (a task given a function); expected one of the actions: noop, echo, sleep, fail, shell, http, js, delegate, workflow',
   ],
   "huge-duration.yaml": [
     'huge-duration.yaml:4:24: "defaults.retry.maxBackoff" is "999999999999d", expected a duration (a number of milliseconds or a string like 250ms, 30s, 5m, 2h, 1d, at most 365d)',
@@ -88,7 +88,7 @@ const EXPECTED: Record<string, string[]> = {
     'undo-and-output.yaml:11:12: unknown task "nothing" in the expression "${{ tasks.nothing.output }}" of "output.missing" (known tasks: create)',
   ],
   "unknown-action.yaml": [
-    'unknown-action.yaml:4:13: task "build": "action" is "shel" (did you mean "shell"?), expected one of the actions: noop, echo, sleep, fail, shell, http, js, delegate',
+    'unknown-action.yaml:4:13: task "build": "action" is "shel" (did you mean "shell"?), expected one of the actions: noop, echo, sleep, fail, shell, http, js, delegate, workflow',
   ],
   "unknown-after.yaml": [
     'unknown-after.yaml:14:13: task "load": unknown task "dubble" in "after" (known tasks: approve, double, extract)',

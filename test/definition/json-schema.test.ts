@@ -39,6 +39,7 @@ describe("schema/workflow.schema.json", () => {
       "http",
       "js",
       "delegate",
+      "workflow",
     ]);
   });
 

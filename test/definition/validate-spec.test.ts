@@ -29,7 +29,7 @@ describe("validateSpec", () => {
     spec.tasks.double!.timeout = -1;
     expect(messages(spec)).toEqual([
       '"name" is "Bad", expected lowercase letters, digits, "_" and "-" only, like "nightly-etl"',
-      'task "extract": unknown action "shel", expected one of: noop, echo, sleep, fail, shell, http, js, delegate, function',
+      'task "extract": unknown action "shel", expected one of: noop, echo, sleep, fail, shell, http, js, delegate, workflow, function',
       'task "extract": "retry.attempts" is 0, expected an integer >= 1',
       'task "double": "trigger" is "sometimes", expected one of all_success, all_done, any_failed',
       'task "double": "timeout" is -1, expected milliseconds from 0 to 31536000000 (365 days)',

@@ -124,7 +124,7 @@ describe("SqliteStore", () => {
     const { execution } = await engineOn(old, clock).start(fanIn(2), {});
     await old.close();
     // Turn the file back into what schema version 1 wrote: no workflow registry, no origins, no
-    // interruption counts, no code ids, no traversals, and specs compiled before retry.interruptions existed.
+    // interruption counts, no code ids, no traversals, no parent links, and specs compiled before retry.interruptions existed.
     const db = new Database(file);
     db.exec(
       "DROP TABLE workflows; ALTER TABLE executions DROP COLUMN origin; ALTER TABLE task_runs DROP COLUMN interruptions; " +
@@ -133,6 +133,9 @@ describe("SqliteStore", () => {
         ["version_key", "reused_from", "target", "undone_at", "superseded_by", "item"]
           .map((column) => `ALTER TABLE task_runs DROP COLUMN ${column}; `)
           .join("") +
+        "DROP INDEX executions_by_parent; ALTER TABLE executions DROP COLUMN parent_id; " +
+        "ALTER TABLE executions DROP COLUMN parent_seq; ALTER TABLE executions DROP COLUMN parent_attempt; " +
+        "ALTER TABLE executions DROP COLUMN parent_traversal; ALTER TABLE executions DROP COLUMN depth; " +
         "DELETE FROM schema_migrations WHERE version > 1",
     );
     const { spec } = db.prepare("SELECT spec FROM executions WHERE id = ?").get(execution.id) as {

@@ -105,7 +105,8 @@ export class MemoryStore implements Store {
       .filter(
         (e) =>
           (!filter.status || e.status === filter.status) &&
-          (!filter.workflow || e.workflow === filter.workflow),
+          (!filter.workflow || e.workflow === filter.workflow) &&
+          (filter.parentId === undefined || e.parent?.executionId === filter.parentId),
       )
       .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
       .filter(

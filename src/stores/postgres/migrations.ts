@@ -163,6 +163,18 @@ const V6_ITEM = `
 ALTER TABLE task_runs ADD COLUMN item json;
 `;
 
+const V7_SUBFLOWS = `
+-- Sub-workflows: the attempt of the parent's run that started an execution (all NULL for one
+-- started by a person or a program, as every older row was), and how deep it nests.
+ALTER TABLE executions ADD COLUMN parent_id text COLLATE "C";
+ALTER TABLE executions ADD COLUMN parent_seq integer;
+ALTER TABLE executions ADD COLUMN parent_attempt integer;
+ALTER TABLE executions ADD COLUMN parent_traversal text;
+ALTER TABLE executions ADD COLUMN depth integer NOT NULL DEFAULT 0;
+-- The children of an execution (weft status, the API), newest first like every listing.
+CREATE INDEX executions_by_parent ON executions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS_AND_WORKFLOWS },
@@ -171,6 +183,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, sql: V4_CODE },
   { version: 5, sql: V5_TRAVERSALS },
   { version: 6, sql: V6_ITEM },
+  { version: 7, sql: V7_SUBFLOWS },
 ];
 
 /** The schema version this code writes. */

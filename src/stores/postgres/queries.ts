@@ -159,6 +159,10 @@ export class Queries {
       values.push(filter.workflow);
       where.push(`workflow = $${values.length}`);
     }
+    if (filter.parentId !== undefined) {
+      values.push(filter.parentId);
+      where.push(`parent_id = $${values.length}`);
+    }
     if (filter.before !== undefined) {
       // A row-value comparison walks the (created_at, id) index from the cursor on.
       values.push(filter.before.createdAt, filter.before.id);

@@ -163,6 +163,18 @@ const V7_ITEM = `
 ALTER TABLE task_runs ADD COLUMN item TEXT;
 `;
 
+const V8_SUBFLOWS = `
+-- Sub-workflows: the attempt of the parent's run that started an execution (all NULL for one
+-- started by a person or a program, as every older row was), and how deep it nests.
+ALTER TABLE executions ADD COLUMN parent_id TEXT;
+ALTER TABLE executions ADD COLUMN parent_seq INTEGER;
+ALTER TABLE executions ADD COLUMN parent_attempt INTEGER;
+ALTER TABLE executions ADD COLUMN parent_traversal TEXT;
+ALTER TABLE executions ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+-- The children of an execution (weft status, the API), newest first like every listing.
+CREATE INDEX executions_by_parent ON executions (parent_id, created_at, id) WHERE parent_id IS NOT NULL;
+`;
+
 /** Every migration, in order. Append only. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, sql: V1_EXECUTIONS + V1_TASK_RUNS + V1_EVENTS },
@@ -172,6 +184,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, sql: V5_CODE },
   { version: 6, sql: V6_TRAVERSALS },
   { version: 7, sql: V7_ITEM },
+  { version: 8, sql: V8_SUBFLOWS },
 ];
 
 /** The schema version this code writes. */

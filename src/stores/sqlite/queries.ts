@@ -153,6 +153,10 @@ export class Queries {
       where.push("workflow = ?");
       values.push(filter.workflow);
     }
+    if (filter.parentId !== undefined) {
+      where.push("parent_id = ?");
+      values.push(filter.parentId);
+    }
     if (filter.before !== undefined) {
       // A row-value comparison walks the (created_at, id) index backwards from the cursor.
       where.push("(created_at, id) < (?, ?)");

@@ -39,6 +39,11 @@ export interface ExecutionRow {
   code: string | null;
   base: number;
   next_seq: number;
+  parent_id: string | null;
+  parent_seq: number | null;
+  parent_attempt: number | null;
+  parent_traversal: string | null;
+  depth: number;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -46,10 +51,10 @@ export interface ExecutionRow {
 
 /** The columns of an execution without its immutable JSON (spec, input). */
 export const EXECUTION_STATE_COLUMNS =
-  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, base, next_seq, created_at, updated_at, finished_at";
+  "id, workflow, version, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, base, next_seq, parent_id, parent_seq, parent_attempt, parent_traversal, depth, created_at, updated_at, finished_at";
 
 export const EXECUTION_INSERT_COLUMNS =
-  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, base, next_seq, created_at, updated_at, finished_at";
+  "id, workflow, version, spec, input, status, traversal, output, error, failures, end_status, deadline, base_dir, origin, code, base, next_seq, parent_id, parent_seq, parent_attempt, parent_traversal, depth, created_at, updated_at, finished_at";
 
 export function executionValues(e: ExecutionRecord): SqlValue[] {
   return [
@@ -70,10 +75,26 @@ export function executionValues(e: ExecutionRecord): SqlValue[] {
     e.code,
     e.base,
     e.nextSeq,
+    e.parent?.executionId ?? null,
+    e.parent?.seq ?? null,
+    e.parent?.attempt ?? null,
+    e.parent?.traversal ?? null,
+    e.depth ?? 0,
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
   ];
+}
+
+/** The parent link of a row: null when it has none (every row older than sub-workflows). */
+function parentOf(row: ExecutionRow): ExecutionRecord["parent"] {
+  if (row.parent_id == null || row.parent_seq == null || row.parent_attempt == null) return null;
+  return {
+    executionId: row.parent_id,
+    seq: row.parent_seq,
+    attempt: row.parent_attempt,
+    traversal: row.parent_traversal ?? "",
+  };
 }
 
 /** Builds the record from a row and the execution's parsed (cached) spec and input. */
@@ -99,6 +120,8 @@ export function toExecution(
     code: row.code ?? null,
     base: row.base,
     nextSeq: row.next_seq,
+    parent: parentOf(row),
+    depth: row.depth ?? 0,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
