@@ -66,11 +66,6 @@ export function checkWorkflow(spec: WorkflowSpec): Problem[] {
     }
     if (task.maxParallel !== undefined && task.forEach === undefined)
       report(["maxParallel"], `"maxParallel" needs "forEach": it bounds how many instances run at once`);
-    if (task.forEach !== undefined && task.undo !== undefined)
-      report(
-        ["undo"],
-        `"undo" is not supported on a task with "forEach" yet: undo its effects in a later task`,
-      );
     if (task.action === "workflow" && task.with.workflow === spec.name) {
       report(
         ["with", "workflow"],
@@ -91,7 +86,8 @@ export function checkWorkflow(spec: WorkflowSpec): Problem[] {
       [["with"], task.with, false, task.forEach !== undefined],
       [["when"], task.when, false, false],
       [["forEach"], task.forEach, false, false],
-      [["undo", "with"], task.undo?.with, true, false],
+      // A forEach task's undo runs once per instance: it reads item and index too.
+      [["undo", "with"], task.undo?.with, true, task.forEach !== undefined],
     ];
     for (const [path, value, selfAllowed, instance] of fields) {
       const context = selfAllowed ? { self: undefined, known: () => allKnown } : { self: name, known };

@@ -1,4 +1,4 @@
-import type { WorkflowSpec } from "../definition/spec.js";
+import type { TaskSpec, WorkflowSpec } from "../definition/spec.js";
 import { Graph } from "../graph/index.js";
 import { RunKind, type TaskRunRecord } from "./store.js";
 
@@ -163,6 +163,17 @@ export function planRuns(
 }
 
 /**
+ * Whether a task that ended `status` has something to undo: it succeeded and has an undo, or,
+ * for a forEach task, it failed or was cancelled after some of its instances succeeded.
+ */
+export function undoNeeded(task: TaskSpec, status: string): boolean {
+  if (task.undo === undefined) return false;
+  return (
+    status === "succeeded" || (task.forEach !== undefined && (status === "failed" || status === "cancelled"))
+  );
+}
+
+/**
  * The undo runs of an execution that must compensate: the task graph reversed, so that a
  * task's undo starts only after the undos of all its successors ended (the Heat seed's cleanup
  * order). Every task gets an undo run so the sync points stay uniform; those with nothing to
@@ -193,7 +204,7 @@ export function planUndoRuns(
     const seq = base + i;
     const name = layout.order[i]!;
     const task = spec.tasks[name]!;
-    const needed = taskStatus(seq) === "succeeded" && task.undo !== undefined;
+    const needed = undoNeeded(task, taskStatus(seq));
     const pending = dependents.get(name)!.filter((dependent) => !endedAtOnce[dependent - base]).length;
     const successors = task.dependsOn.map((dependency) => layout.undoSeq(layout.seqOf.get(dependency)!));
     if (successors.length === 0) successors.push(layout.undoEndSeq);

@@ -6,7 +6,7 @@
  */
 import type { WorkflowSpec } from "../definition/spec.js";
 import type { TaskError } from "../shared/errors.js";
-import { runLayout, planUndoRuns, type RunLayout } from "./plan.js";
+import { runLayout, planUndoRuns, undoNeeded, type RunLayout } from "./plan.js";
 import { isTerminalTask, type TaskStatus } from "./states.js";
 import {
   EventType,
@@ -264,8 +264,8 @@ export async function compensate(
   const { spec, layout } = await t.specs.get(t.tx, execution.id, execution.traversal);
   const hasUndo =
     withUndo &&
-    layout.order.some(
-      (name, i) => spec.tasks[name]!.undo !== undefined && statusBySeq.get(layout.base + i) === "succeeded",
+    layout.order.some((name, i) =>
+      undoNeeded(spec.tasks[name]!, statusBySeq.get(layout.base + i) ?? "blocked"),
     );
   if (!hasUndo) {
     await endExecution(t, current, endStatus);

@@ -6,7 +6,7 @@
  */
 import type { TaskFunction } from "../definition/builder.js";
 import { callbackLinkRead } from "../definition/callback-reads.js";
-import type { TaskContext, WorkflowSpec } from "../definition/spec.js";
+import type { TaskContext, TaskSpec, WorkflowSpec } from "../definition/spec.js";
 import { evaluateCondition, evaluateTemplate, type ExpressionScope } from "../definition/expressions.js";
 import type { Engine, Outcome } from "../engine/engine.js";
 import { instanceIndex, MAX_FOR_EACH_ITEMS, specTaskOf } from "../engine/for-each.js";
@@ -180,6 +180,8 @@ export async function runAttempt(
       await startWaiting(deps, run, task.with, scope, policy, key);
       return null;
     }
+    if (isUndo && task.forEach !== undefined)
+      return await undoInstances(deps, run, workflow, task, scope, policy, abort);
     const args = (await evaluateTemplate(isUndo ? task.undo!.with : task.with, scope)) as Record<
       string,
       unknown
@@ -223,6 +225,70 @@ export async function runAttempt(
   } catch (thrown) {
     return { run, status: "failed", error: toTaskError(thrown) };
   }
+}
+
+/**
+ * The undo of a forEach task: each instance that succeeded is undone in turn, last item first,
+ * its `with` seeing that instance's `item`, `index` and output (as `tasks.NAME.output`). One run
+ * undoes them all, so a retry undoes them again: each call gets the instance's own idempotency key.
+ */
+async function undoInstances(
+  deps: TaskRunnerDeps,
+  run: TaskRunRecord,
+  workflow: LoadedWorkflow,
+  task: TaskSpec,
+  scope: ExpressionScope,
+  policy: RunPolicy,
+  abort: AttemptAbort,
+): Promise<Outcome> {
+  const version = (
+    await deps.throughOutage(() => deps.engine.store.getRuns(run.executionId, [run.target ?? -1]))
+  )[0];
+  if (!version) throw new TaskFailure(`the forEach task "${run.task}" to undo is gone`, { retryable: false });
+  const all = await deps.throughOutage(() => deps.engine.store.listRuns(run.executionId));
+  const instances = all
+    .filter(
+      (candidate) =>
+        candidate.kind === RunKind.instance &&
+        candidate.traversal === version.traversal &&
+        candidate.status === "succeeded" &&
+        specTaskOf(candidate.task) === run.task,
+    )
+    .sort((a, b) => b.seq - a.seq);
+  const body = getAction(task.undo!.action);
+  if (!body)
+    throw new TaskFailure(`unknown action "${task.undo!.action}"`, {
+      retryable: false,
+      type: "UnknownAction",
+    });
+  for (const instance of instances) {
+    const index = instanceIndex(instance.task)!;
+    const instanceScope = {
+      ...scope,
+      tasks: { ...scope.tasks, [run.task]: { output: instance.output, status: instance.status } },
+      item: instance.item,
+      index,
+    } as ExpressionScope;
+    const args = (await evaluateTemplate(task.undo!.with, instanceScope)) as Record<string, unknown>;
+    await abort.race(
+      body(args ?? {}, {
+        get signal() {
+          return abort.signal;
+        },
+        executionId: run.executionId,
+        task: instance.task,
+        attempt: run.attempt,
+        idempotencyKey: `${run.executionId}:undo:${instance.task}:${instance.seq}`,
+        logger: deps.logger,
+        inputs: workflow.input,
+        baseDir: workflow.baseDir,
+        egress: policy.egress,
+        item: instance.item,
+        index,
+      }),
+    );
+  }
+  return { run, status: "succeeded", output: null };
 }
 
 /**

@@ -3,7 +3,7 @@
  * `item` and `index` in expressions, builder functions, retries and timeouts of instances, the
  * clear error of a list that is not one, `when`, and the one-line status of 10,000 instances' task.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -171,6 +171,37 @@ describe.each(stores)("forEach through the sync runner (%s)", (_name, open) => {
     expect(execution.status).toBe("succeeded");
     const runs = await rt.store.listRuns(execution.id);
     expect(runs.map((run) => [run.task, run.status])).toContainEqual(["each", "skipped"]);
+    await rt.close();
+  });
+
+  it("undoes every instance that succeeded, last item first, each with its own item and output", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weft-foreach-undo-"));
+    const log = join(dir, "log");
+    const rt = await createRuntime({ store: open(), concurrency: 4, pollMs: 20 });
+    const flow = workflow("made", {})
+      .task("make", {
+        action: "shell",
+        forEach: "${{ ['a', 'b', 'c'] }}",
+        maxParallel: 1,
+        with: { command: "echo make ${{ item }} >> '" + log + "' && echo made-${{ item }}" },
+        undo: {
+          action: "shell",
+          with: {
+            command: "echo undo ${{ index }}:${{ item }}:${{ tasks.make.output.stdout }} >> '" + log + "'",
+          },
+        },
+      })
+      .task("boom", { action: "fail", after: "make", with: { message: "no" } });
+    const execution = await rt.run(flow);
+    expect(execution.status).toBe("failed");
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
+      "make a",
+      "make b",
+      "make c",
+      "undo 2:c:made-c",
+      "undo 1:b:made-b",
+      "undo 0:a:made-a",
+    ]);
     await rt.close();
   });
 });
