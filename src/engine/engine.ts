@@ -10,7 +10,7 @@ import type { Clock } from "../shared/clock.js";
 import { ExecutionNotFoundError, InvalidInputError, type TaskError } from "../shared/errors.js";
 import { hashToken, newId, newToken } from "../shared/ids.js";
 import { resolveInputs } from "./inputs.js";
-import { applyOutcomes, compareRuns, failRuns, type RunFailure } from "./outcomes.js";
+import { applyOutcomes, attemptGuard, compareRuns, failRuns, type RunFailure } from "./outcomes.js";
 import { getWorkflow, registerWorkflow } from "./registry.js";
 import { reopenTask } from "./reopen.js";
 import {
@@ -219,13 +219,7 @@ export class Engine {
     await this.step(now, async (t) => {
       const current = await t.tx.getRun(run.executionId, run.seq);
       waiting = await t.tx.updateRun(
-        {
-          executionId: run.executionId,
-          seq: run.seq,
-          status: ["running"],
-          attempt: run.attempt,
-          traversal: run.traversal,
-        },
+        { ...attemptGuard(run), status: ["running"] },
         {
           status: "waiting",
           tokenHash: hashToken(token),
@@ -320,13 +314,7 @@ export class Engine {
       // Locked in a stable order; answered in the caller's.
       for (const run of [...runs].sort(compareRuns)) {
         const renewed = await tx.updateRun(
-          {
-            executionId: run.executionId,
-            seq: run.seq,
-            status: ["running"],
-            attempt: run.attempt,
-            traversal: run.traversal,
-          },
+          { ...attemptGuard(run), status: ["running"] },
           { leaseExpiresAt: now + this.leaseMs },
         );
         if (!renewed) lost.add(run);
@@ -516,16 +504,7 @@ export class Engine {
       if (!run || run.status !== "waiting") return null;
       const extend = extendMs ?? run.timeout;
       if (extend === null) return run;
-      return tx.updateRun(
-        {
-          executionId: run.executionId,
-          seq: run.seq,
-          status: ["waiting"],
-          attempt: run.attempt,
-          traversal: run.traversal,
-        },
-        { deadline: now + extend },
-      );
+      return tx.updateRun({ ...attemptGuard(run), status: ["waiting"] }, { deadline: now + extend });
     });
   }
 

@@ -138,7 +138,8 @@ export async function failRuns(
   return answers;
 }
 
-function attemptGuard(run: RunRef): Omit<RunGuard, "status"> {
+/** What a compare-and-set on one attempt of a run must still find, but its status. */
+export function attemptGuard(run: RunRef): Omit<RunGuard, "status"> {
   return { executionId: run.executionId, seq: run.seq, attempt: run.attempt, traversal: run.traversal };
 }
 

@@ -9,7 +9,7 @@
  * the child it no longer awaits.
  */
 import { resolveInputs } from "./inputs.js";
-import { applyOutcomes } from "./outcomes.js";
+import { applyOutcomes, attemptGuard } from "./outcomes.js";
 import { recordExecution } from "./start-execution.js";
 import { isTerminalExecution } from "./states.js";
 import { EventType, RunKind, type ExecutionEvent, type ExecutionRecord, type ParentRun } from "./store.js";
@@ -84,13 +84,7 @@ export async function startChild(
   }
   const current = await t.tx.getRun(run.executionId, run.seq);
   const waiting = await t.tx.updateRun(
-    {
-      executionId: run.executionId,
-      seq: run.seq,
-      status: ["running"],
-      attempt: run.attempt,
-      traversal: run.traversal,
-    },
+    { ...attemptGuard(run), status: ["running"] },
     {
       status: "waiting",
       deadline: current?.timeout != null ? t.now + current.timeout : null,

@@ -3,7 +3,7 @@
  * (their tables use the same snake_case names). Typed over every key, so a field added to the
  * port fails to compile here until it has a column.
  */
-import type { ExecutionPatch, RunPatch } from "../engine/store.js";
+import type { ExecutionPatch, ExecutionRecord, RunPatch } from "../engine/store.js";
 
 /** Where a patch field goes. */
 export interface PatchColumn {
@@ -52,6 +52,37 @@ export const EXECUTION_PATCH_COLUMNS: { readonly [K in keyof Required<ExecutionP
   origin: { column: "origin" },
   deadline: { column: "deadline" },
 };
+
+/** The columns of an execution's parent link (a sub-workflow's), as both SQL adapters name them. */
+export interface ParentColumns {
+  parent_id: string | null;
+  parent_seq: number | null;
+  parent_attempt: number | null;
+  parent_traversal: string | null;
+  depth: number;
+}
+
+/** The values of the parent link's columns (parent_id, parent_seq, parent_attempt, parent_traversal, depth). */
+export function parentValues(e: Pick<ExecutionRecord, "parent" | "depth">): (string | number | null)[] {
+  return [
+    e.parent?.executionId ?? null,
+    e.parent?.seq ?? null,
+    e.parent?.attempt ?? null,
+    e.parent?.traversal ?? null,
+    e.depth ?? 0,
+  ];
+}
+
+/** The parent link of a row, or null for an execution started by a person or a program. */
+export function parentOf(row: ParentColumns): ExecutionRecord["parent"] {
+  if (row.parent_id == null || row.parent_seq == null || row.parent_attempt == null) return null;
+  return {
+    executionId: row.parent_id,
+    seq: row.parent_seq,
+    attempt: row.parent_attempt,
+    traversal: row.parent_traversal ?? "",
+  };
+}
 
 /** JSON text for a JSON column; null and undefined are stored as NULL. */
 export function json(value: unknown): string | null {

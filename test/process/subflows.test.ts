@@ -16,6 +16,7 @@ import type { Store } from "../../src/engine/store.js";
 import { openStore } from "../../src/runtime/open-store.js";
 import { runWeft, startWeft, waitFor } from "../helpers/cli.js";
 import { pgFixture, type PgFixture } from "./pg-fixture.js";
+import { FLAKY_CHILD, retryingParent } from "../helpers/subflow-workflows.js";
 
 let fixture: PgFixture;
 let store: Store;
@@ -56,35 +57,8 @@ async function ended(id: string): Promise<void> {
 
 describe("sub-workflows on weft worker processes", () => {
   it("retries a failing child as new children until the third succeeds; weft status links them", async () => {
-    await engine.registerWorkflow(
-      parseWorkflow(
-        `name: flaky
-inputs:
-  file: { type: string }
-tasks:
-  count:
-    action: shell
-    with:
-      command: 'echo run >> "$FILE"; n=$(wc -l < "$FILE" | tr -d " "); [ "$n" -ge 3 ] || exit 1; echo "$n"'
-      env: { FILE: "\${{ inputs.file }}" }
-output: "\${{ tasks.count.output.stdout }}"
-`,
-        "flaky.yaml",
-      ),
-    );
-    const parent = parseWorkflow(
-      `name: parent
-inputs:
-  file: { type: string }
-tasks:
-  sub:
-    action: workflow
-    with: { workflow: flaky, input: { file: "\${{ inputs.file }}" } }
-    retry: { attempts: 3, backoff: 10ms }
-output: "\${{ tasks.sub.output }}"
-`,
-      "parent.yaml",
-    );
+    await engine.registerWorkflow(parseWorkflow(FLAKY_CHILD, "flaky.yaml"));
+    const parent = parseWorkflow(retryingParent('"${{ tasks.sub.output }}"'), "parent.yaml");
     const file = join(dir, "flaky.log");
     const { execution } = await engine.start(parent, { file });
     await ended(execution.id);

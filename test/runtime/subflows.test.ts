@@ -13,6 +13,7 @@ import type { ExecutionEvent, Store } from "../../src/engine/store.js";
 import { openStore } from "../../src/runtime/open-store.js";
 import { createRuntime, type RuntimeOptions } from "../../src/runtime/runtime.js";
 import { usePostgresSchemas } from "../helpers/postgres.js";
+import { FLAKY_CHILD, retryingParent } from "../helpers/subflow-workflows.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-subflows-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,30 +26,7 @@ const STORES: [string, () => Promise<Store>][] = [
 ];
 
 /** Appends a line per attempt; fails until the file holds three, then prints how many. */
-const FLAKY_CHILD = `
-name: flaky
-inputs:
-  file: { type: string }
-tasks:
-  count:
-    action: shell
-    with:
-      command: 'echo run >> "$FILE"; n=$(wc -l < "$FILE" | tr -d " "); [ "$n" -ge 3 ] || exit 1; echo "$n"'
-      env: { FILE: "\${{ inputs.file }}" }
-output: "\${{ tasks.count.output.stdout }}"
-`;
-
-const PARENT = `
-name: parent
-inputs:
-  file: { type: string }
-tasks:
-  sub:
-    action: workflow
-    with: { workflow: flaky, input: { file: "\${{ inputs.file }}" } }
-    retry: { attempts: 3, backoff: 10ms }
-output: { child: "\${{ tasks.sub.output }}" }
-`;
+const PARENT = retryingParent('{ child: "${{ tasks.sub.output }}" }');
 
 /** Writes that it started, then holds until killed. */
 const HOLDING_CHILD = `

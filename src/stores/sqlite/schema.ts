@@ -3,7 +3,7 @@
  * records. JSON columns are parsed only when they hold something: most runs carry no output
  * or error, and a NULL costs nothing to read.
  */
-import { json } from "../sql-columns.js";
+import { json, parentOf, parentValues, type ParentColumns } from "../sql-columns.js";
 import type {
   ExecutionEvent,
   ExecutionRecord,
@@ -21,7 +21,7 @@ import type { TaskError } from "../../shared/errors.js";
 export type SqlValue = string | number | null;
 
 /** An `executions` row; `spec` and `input` are selected only when not cached (see ExecutionCache). */
-export interface ExecutionRow {
+export interface ExecutionRow extends ParentColumns {
   id: string;
   workflow: string;
   version: number | null;
@@ -39,11 +39,6 @@ export interface ExecutionRow {
   code: string | null;
   base: number;
   next_seq: number;
-  parent_id: string | null;
-  parent_seq: number | null;
-  parent_attempt: number | null;
-  parent_traversal: string | null;
-  depth: number;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
@@ -75,11 +70,7 @@ export function executionValues(e: ExecutionRecord): SqlValue[] {
     e.code,
     e.base,
     e.nextSeq,
-    e.parent?.executionId ?? null,
-    e.parent?.seq ?? null,
-    e.parent?.attempt ?? null,
-    e.parent?.traversal ?? null,
-    e.depth ?? 0,
+    ...parentValues(e),
     e.createdAt,
     e.updatedAt,
     e.finishedAt,
@@ -87,16 +78,6 @@ export function executionValues(e: ExecutionRecord): SqlValue[] {
 }
 
 /** The parent link of a row: null when it has none (every row older than sub-workflows). */
-function parentOf(row: ExecutionRow): ExecutionRecord["parent"] {
-  if (row.parent_id == null || row.parent_seq == null || row.parent_attempt == null) return null;
-  return {
-    executionId: row.parent_id,
-    seq: row.parent_seq,
-    attempt: row.parent_attempt,
-    traversal: row.parent_traversal ?? "",
-  };
-}
-
 /** Builds the record from a row and the execution's parsed (cached) spec and input. */
 export function toExecution(
   row: ExecutionRow,
